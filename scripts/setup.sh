@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up bian on a fresh Debian/Ubuntu machine: a virtual environment in .venv with bian and,
+# with --test, what the tests and benchmarks need (pytest, Debian ffmpeg as a comparison anchor).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+VPY=.venv/bin/python
+"$VPY" -m pip install -q --upgrade pip
+# A CPU build of torch; an unpinned torch would pull several GB of CUDA packages.
+"$VPY" -c "import torch" 2>/dev/null || "$VPY" -m pip install -q "torch==2.13.0"
+if [ "${1:-}" = "--test" ]; then
+    "$VPY" -m pip install -q -e ".[test]"
+    if ! command -v ffmpeg >/dev/null; then
+        SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+        $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg >/dev/null
+    fi
+else
+    "$VPY" -m pip install -q -e .
+fi
