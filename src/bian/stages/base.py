@@ -13,6 +13,7 @@ the current frame is.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ..frame import Frame
 
@@ -51,6 +52,15 @@ class Stage:
     def describe(self) -> dict:
         """The stage's parameters, for the plan printout and the run summary."""
         return {}
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        """Size of the frames this stage emits for input frames of ``width`` × ``height``."""
+        return width, height
+
+    def output_timing(self, time_base: Fraction, rate: Fraction | None) -> tuple[Fraction, Fraction | None]:
+        """Time base that represents this stage's output timestamps exactly, and the nominal output rate.
+        Only stages with ``changes_timing`` override it."""
+        return time_base, rate
 
     def process(self, window: Window) -> list[Frame]:
         raise NotImplementedError

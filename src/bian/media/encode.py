@@ -1,0 +1,163 @@
+"""Video out, part one: encoding frames into a segment file.
+
+Each segment is encoded by a fresh encoder into its own file in the output's container format, so a
+segment is a closed unit (starts on a keyframe, same stream parameters as its siblings) and the final
+file is a lossless remux of the segments (see :mod:`bian.media.mux`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..errors import OptionError, OutputError
+from ..frame import Frame, quantise
+
+CODECS = {"h264": "libx264", "h265": "libx265", "ffv1": "ffv1", "prores": "prores_ks"}
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+DEFAULT_CRF = {"h264": 18, "h265": 20}
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    codec: str
+    """h264 | h265 | ffv1 | prores"""
+    container: str
+    """FFmpeg muxer name (mp4, mov, matroska)."""
+    pix_fmt: str
+    crf: int | None
+    preset: str | None
+    width: int
+    height: int
+    time_base: Fraction
+    rate: Fraction | None
+    colorspace: int
+    color_range: int
+    color_primaries: int
+    color_trc: int
+
+    @property
+    def high_bit(self) -> bool:
+        return "10" in self.pix_fmt or "16" in self.pix_fmt
+
+    def describe(self) -> dict:
+        return {"codec": self.codec, "pix_fmt": self.pix_fmt, "crf": self.crf, "preset": self.preset,
+                "size": [self.width, self.height]}
+
+
+def container_for(path: Path) -> str:
+    try:
+        return CONTAINERS[path.suffix.lower()]
+    except KeyError:
+        raise OptionError(f"unsupported video extension '{path.suffix}'", path, "use .mp4, .mov or .mkv") from None
+
+
+def choose_settings(codec: str, crf: int | None, preset: str | None, output: Path, width: int, height: int,
+                    bits: int, time_base: Fraction, rate: Fraction | None, colour: tuple[int, int, int, int]
+                    ) -> tuple[EncoderSettings, list[str]]:
+    """Encoder settings for the output, and notes for the user about choices made for them."""
+    container = container_for(output)
+    if codec not in CODECS:
+        raise OptionError(f"unknown codec '{codec}'", hint=f"use one of {', '.join(CODECS)}")
+    if CODECS[codec] not in av.codecs_available:
+        raise OptionError(f"this FFmpeg build has no {CODECS[codec]} encoder", hint="choose another --codec")
+    if container == "mp4" and codec in ("ffv1", "prores"):
+        raise OptionError(f"{codec} cannot be stored in {output.suffix}", output, "use a .mkv or .mov output")
+    if container == "mov" and codec == "ffv1":
+        raise OptionError("ffv1 cannot be stored in .mov", output, "use a .mkv output")
+    if crf is not None and codec not in DEFAULT_CRF:
+        raise OptionError(f"--crf applies to h264 and h265, not {codec}", hint="drop --crf or choose --codec h264")
+    if preset is not None and codec not in DEFAULT_CRF:
+        raise OptionError(f"--preset applies to h264 and h265, not {codec}", hint="drop --preset")
+    notes = []
+    odd = width % 2 or height % 2
+    high = bits > 8
+    if codec in ("h264", "h265"):
+        chroma = "444" if odd else "420"
+        if odd:
+            notes.append(f"{width}×{height} is odd-sized: encoded as 4:4:4 to keep every pixel")
+        pix_fmt = f"yuv{chroma}p10le" if high else f"yuv{chroma}p"
+    elif codec == "ffv1":
+        pix_fmt = "gbrp16le" if high else "gbrp"
+    else:
+        pix_fmt = "yuv422p10le" if not odd else "yuv444p10le"
+    settings = EncoderSettings(codec=codec, container=container, pix_fmt=pix_fmt,
+                               crf=(DEFAULT_CRF.get(codec) if crf is None else crf),
+                               preset=(preset or "medium") if codec in DEFAULT_CRF else None,
+                               width=width, height=height, time_base=time_base, rate=rate,
+                               colorspace=colour[0], color_range=colour[1], color_primaries=colour[2],
+                               color_trc=colour[3])
+    return settings, notes
+
+
+class SegmentWriter:
+    """Encodes frames into one segment file (written under a temporary name, renamed on close)."""
+
+    def __init__(self, settings: EncoderSettings, path: Path):
+        self.settings = settings
+        self.path = path
+        self.partial = path.with_name(path.stem + ".partial" + path.suffix)
+        self.frames = 0
+        try:
+            self.container = av.open(os.fspath(self.partial), "w", format=settings.container)
+        except (OSError, av.error.FFmpegError) as exc:
+            raise OutputError(f"cannot write ({exc})", self.partial, "check the folder is writable") from None
+        self.stream = _add_video_stream(self.container, settings)
+        self._in_format = "rgb48le" if settings.high_bit else "rgb24"
+
+    def write(self, frame: Frame) -> None:
+        s = self.settings
+        dtype = np.uint16 if s.high_bit else np.uint8
+        image = quantise(frame.image, dtype)
+        if image.shape[:2] != (s.height, s.width):
+            raise OutputError(f"frame {frame.index} is {image.shape[1]}×{image.shape[0]}, the video is "
+                              f"{s.width}×{s.height}", self.path, "a stage changed the size mid-stream")
+        av_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self._in_format)
+        av_frame = av_frame.reformat(format=s.pix_fmt, dst_colorspace=s.colorspace or None,
+                                     dst_color_range=s.color_range or None)
+        av_frame.pts = int(frame.time / s.time_base)
+        av_frame.time_base = s.time_base
+        self.container.mux(self.stream.encode(av_frame))
+        self.frames += 1
+
+    def close(self) -> Path:
+        self.container.mux(self.stream.encode(None))
+        self.container.close()
+        os.replace(self.partial, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        try:
+            self.container.close()
+        except Exception:  # noqa: BLE001  (already failing; the partial file is removed below)
+            pass
+        self.partial.unlink(missing_ok=True)
+
+
+def _add_video_stream(container, s: EncoderSettings):
+    options = {}
+    if s.codec == "h264":
+        options = {"crf": str(s.crf), "preset": s.preset}
+    elif s.codec == "h265":
+        options = {"crf": str(s.crf), "preset": s.preset, "x265-params": "log-level=error"}
+    elif s.codec == "ffv1":
+        options = {"level": "3", "slicecrc": "1", "g": "1"}
+    elif s.codec == "prores":
+        options = {"profile": "3"}
+    stream = container.add_stream(CODECS[s.codec], rate=s.rate, options=options)
+    stream.width, stream.height, stream.pix_fmt = s.width, s.height, s.pix_fmt
+    stream.time_base = s.time_base
+    ctx = stream.codec_context
+    ctx.time_base = s.time_base
+    if s.codec == "h265" and s.container in ("mp4", "mov"):
+        ctx.codec_tag = "hvc1"  # what Apple players expect
+    for name in ("colorspace", "color_range", "color_primaries", "color_trc"):
+        value = getattr(s, name)
+        if value:
+            setattr(ctx, name, value)
+    return stream

@@ -1,0 +1,212 @@
+"""Still images in and out: PNG, JPEG, TIFF, WebP, BMP; 8- and 16-bit; grey, alpha, palette, CMYK;
+EXIF orientation applied on reading (pixels come out upright, the tag is not written back).
+
+Pillow reads headers and 8-bit pixels; OpenCV reads and writes 16-bit pixels, which Pillow would
+truncate to 8 bits for colour images.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+from ..errors import InputError, OutputError
+from ..frame import Frame, quantise
+
+Image.MAX_IMAGE_PIXELS = None  # bian enforces its own limit before any pixel is decoded
+
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+           ".webp": "WEBP", ".bmp": "BMP"}
+_SIXTEEN_BIT = {"PNG", "TIFF"}
+_ALPHA = {"PNG", "TIFF", "WEBP"}
+DEFAULT_MAX_PIXELS = 250_000_000
+
+
+@dataclass
+class ImageInfo:
+    path: Path
+    format: str
+    width: int
+    height: int
+    bits: int
+    """8 or 16."""
+    grey: bool
+    alpha: bool
+    mode: str
+    """Pillow's mode of the file (P, CMYK, I;16 ...)."""
+    icc_profile: bytes | None = None
+    dpi: tuple | None = None
+
+
+def is_image(path: Path) -> bool:
+    return path.suffix.lower() in FORMATS
+
+
+def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Frame, ImageInfo]:
+    """Decode one image into an upright RGB frame (uint8 or uint16) and what is needed to write it back alike."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img = Image.open(path)
+            img.size  # noqa: B018  (header parsed here)
+    except FileNotFoundError:
+        raise InputError("input not found", path, "check the path") from None
+    except OSError as exc:
+        raise InputError(f"cannot read image ({_reason(exc)})", path, "is it a valid picture file?") from None
+    with img:
+        if img.format not in FORMATS.values():
+            raise InputError(f"unsupported image format {img.format}", path, "use PNG, JPEG, TIFF, WebP or BMP")
+        width, height = img.size
+        if width * height > max_pixels:
+            raise InputError(f"image is {width}×{height} = {width * height / 1e6:.0f} megapixels, over the "
+                             f"limit of {max_pixels / 1e6:.0f} (a decompression bomb?)", path,
+                             "raise --max-pixels if the picture is genuine")
+        bits = _bit_depth(img, path)
+        try:
+            if bits == 16:
+                pixels, alpha = _read_16bit(path, img)
+            else:
+                pixels, alpha = _read_8bit(img)
+        except (OSError, ValueError, cv2.error, SyntaxError) as exc:
+            raise InputError(f"image data is corrupt or truncated ({_reason(exc)})", path,
+                             "re-export or re-scan the picture") from None
+        info = ImageInfo(path=path, format=img.format, width=pixels.shape[1], height=pixels.shape[0], bits=bits,
+                         grey=img.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+                         or (img.mode in ("P", "PA") and _palette_is_grey(img)),
+                         alpha=alpha is not None, mode=img.mode, icc_profile=img.info.get("icc_profile"),
+                         dpi=img.info.get("dpi"))
+    frame = Frame(image=pixels, time=Fraction(0), duration=Fraction(1), index=0, alpha=alpha)
+    return frame, info
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _bit_depth(img: Image.Image, path: Path) -> int:
+    if img.mode.startswith("I;16") or img.mode == "I":
+        return 16
+    if img.format == "PNG":
+        with open(path, "rb") as fh:
+            header = fh.read(26)
+        return 16 if len(header) >= 25 and header[24] == 16 else 8
+    if img.format == "TIFF":
+        bits = img.tag_v2.get(258)
+        if isinstance(bits, tuple):
+            bits = bits[0]
+        return 16 if bits == 16 else 8
+    return 8
+
+
+def _palette_is_grey(img: Image.Image) -> bool:
+    palette = np.asarray(img.getpalette() or [], dtype=np.int32).reshape(-1, 3)
+    return bool(len(palette)) and bool((palette.max(axis=1) == palette.min(axis=1)).all())
+
+
+def _read_8bit(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    img = ImageOps.exif_transpose(img)
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (img.mode == "P" and "transparency" in img.info)
+    if img.mode == "CMYK":
+        img = img.convert("RGB")
+    rgba = np.asarray(img.convert("RGBA" if has_alpha else "RGB"))
+    if has_alpha:
+        return np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3])
+    return rgba, None
+
+
+_EXIF_OPS = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+             5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1),
+             7: lambda a: np.rot90(a, 1)[::-1], 8: lambda a: np.rot90(a, 1)}
+
+
+def _read_16bit(path: Path, img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if data is None:
+        raise ValueError("OpenCV could not decode the pixels")
+    if data.dtype != np.uint16:
+        data = quantise(data, np.uint16) if data.dtype == np.uint8 else data.astype(np.uint16)
+    alpha = None
+    if data.ndim == 2:
+        rgb = np.repeat(data[..., None], 3, axis=2)
+    elif data.shape[2] == 2:
+        rgb, alpha = np.repeat(data[..., :1], 3, axis=2), data[..., 1]
+    elif data.shape[2] == 4:
+        rgb, alpha = data[..., 2::-1], data[..., 3]
+    else:
+        rgb = data[..., ::-1]
+    op = _EXIF_OPS.get(img.getexif().get(0x0112, 1))
+    if op is not None:
+        rgb = op(rgb)
+        alpha = None if alpha is None else op(alpha)
+    return np.ascontiguousarray(rgb), None if alpha is None else np.ascontiguousarray(alpha)
+
+
+def write_image(frame: Frame, info: ImageInfo, path: Path, grey: bool) -> list[str]:
+    """Write ``frame`` like its source (format from ``path``'s extension, bit depth, alpha, grey),
+    atomically: a temporary name in the same folder, renamed when complete. Returns notes for the user."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise OutputError(f"unsupported image extension '{path.suffix}'", path, "use .png, .jpg, .tif, .webp or .bmp")
+    notes = []
+    bits = 16 if info.bits == 16 and fmt in _SIXTEEN_BIT else 8
+    if info.bits == 16 and bits == 8:
+        notes.append(f"{fmt} holds 8 bits per channel: the 16-bit source was written as 8-bit")
+    alpha = frame.alpha if fmt in _ALPHA else None
+    if frame.alpha is not None and alpha is None:
+        notes.append(f"{fmt} has no transparency: the alpha channel was dropped")
+    pixels = quantise(frame.image, np.uint16 if bits == 16 else np.uint8)
+    if grey:
+        pixels = pixels[..., :1]
+    if alpha is not None:
+        pixels = np.concatenate([pixels, quantise(alpha, pixels.dtype)[..., None]], axis=2)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        if bits == 16:
+            _write_16bit(pixels, partial)
+        else:
+            _write_8bit(pixels, info, fmt, partial)
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise OutputError(f"cannot write image ({_reason(exc)})", path, "check the folder exists and is writable") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return notes
+
+
+def _write_16bit(pixels: np.ndarray, path: Path) -> None:
+    channels = pixels.shape[2]
+    if channels == 1:
+        data = pixels[..., 0]
+    elif channels == 2:  # grey + alpha: OpenCV has no LA layout, store as BGRA
+        data = np.concatenate([np.repeat(pixels[..., :1], 3, axis=2), pixels[..., 1:]], axis=2)
+    elif channels == 3:
+        data = pixels[..., ::-1]
+    else:
+        data = pixels[..., [2, 1, 0, 3]]
+    ok, encoded = cv2.imencode(path.suffix, np.ascontiguousarray(data))
+    if not ok:
+        raise OSError("OpenCV could not encode the picture")
+    encoded.tofile(path)
+
+
+def _write_8bit(pixels: np.ndarray, info: ImageInfo, fmt: str, path: Path) -> None:
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[pixels.shape[2]]
+    img = Image.fromarray(pixels[..., 0] if mode == "L" else pixels, mode)
+    options = {}
+    if info.icc_profile and not mode.startswith("L"):
+        options["icc_profile"] = info.icc_profile
+    if info.dpi:
+        options["dpi"] = info.dpi
+    if fmt == "JPEG":
+        options.update(quality=95, subsampling=0)
+    elif fmt == "WEBP":
+        options.update(quality=95, method=4)
+    img.save(path, format=fmt, **options)

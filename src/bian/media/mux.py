@@ -1,0 +1,127 @@
+"""Video out, part two: the final file, a lossless remux of the encoded segments with everything else
+the source carried (audio, subtitles, chapters, metadata) copied untouched.
+
+A stream is re-encoded only when the output container cannot hold its codec (audio → AAC), or left
+out when it cannot be converted (subtitles, data); either is reported as a note.
+"""
+from __future__ import annotations
+
+import heapq
+import os
+from pathlib import Path
+
+import av
+
+from ..errors import OutputError
+from .video import VideoInfo
+
+_CONTAINER_KEYS_DROPPED = {"major_brand", "minor_version", "compatible_brands", "encoder", "creation_time"}
+
+
+def partial_path(path: Path) -> Path:
+    """The temporary name a file is written under before it is renamed into place."""
+    return path.with_name(f".{path.stem}.partial{path.suffix}")
+
+
+def assemble(segments: list[Path], info: VideoInfo, output: Path, container_format: str) -> list[str]:
+    """Write ``output`` from the video of ``segments`` (in order) and the other streams of the source.
+    Returns notes about streams that were converted or left out."""
+    notes: list[str] = []
+    partial = partial_path(output)
+    try:
+        with av.open(os.fspath(info.path), metadata_errors="replace") as source, \
+                av.open(os.fspath(partial), "w", format=container_format) as out:
+            plan = _map_streams(source, segments[0], out, info, notes)
+            out.metadata.update({k: v for k, v in source.metadata.items() if k not in _CONTAINER_KEYS_DROPPED})
+            chapters = source.chapters()
+            if chapters:
+                out.set_chapters(chapters)
+            video_out = plan.pop(info.stream_index)
+            for _, _, packet in heapq.merge(_segment_packets(segments, video_out),
+                                            _source_packets(source, plan), key=lambda item: item[:2]):
+                out.mux(packet)
+            for _, (out_stream, encoder) in plan.items():
+                if encoder is not None:
+                    out.mux(out_stream.encode(None))
+        os.replace(partial, output)
+    except av.error.FFmpegError as exc:
+        partial.unlink(missing_ok=True)
+        raise OutputError(f"cannot write the final video ({exc})", output, "try an .mkv output") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return notes
+
+
+def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[str]) -> dict:
+    """Output streams in the source's order: {source index: (output stream, re-encode?)}."""
+    supported = out.supported_codecs
+    plan = {}
+    with av.open(os.fspath(first_segment)) as seg:
+        template = seg.streams.video[0]
+        for stream in source.streams:
+            if stream.index == info.stream_index:
+                out_stream = out.add_stream_from_template(template)
+                _copy_stream_metadata(stream, out_stream)
+                plan[stream.index] = out_stream
+                continue
+            name = stream.codec_context.name if stream.codec_context else None
+            label = f"stream #{stream.index} ({stream.type} {name})"
+            if name in supported:
+                out_stream = out.add_stream_from_template(stream)
+                _copy_stream_metadata(stream, out_stream)
+                plan[stream.index] = (out_stream, None)
+            elif stream.type == "audio" and "aac" in supported:
+                rate = stream.codec_context.sample_rate
+                out_stream = out.add_stream("aac", rate=rate, layout=stream.codec_context.layout)
+                out_stream.bit_rate = 256_000
+                _copy_stream_metadata(stream, out_stream)
+                plan[stream.index] = (out_stream, "aac")
+                notes.append(f"{label} cannot be stored in .{out.format.name.split(',')[0]}: re-encoded to AAC "
+                             "(use .mkv to keep it untouched)")
+            else:
+                notes.append(f"{label} cannot be stored in this container and was left out (use .mkv to keep it)")
+    return plan
+
+
+def _copy_stream_metadata(src, dst) -> None:
+    for key, value in src.metadata.items():
+        if key.lower() not in ("encoder", "duration", "handler_name", "vendor_id") and not key.startswith("_"):
+            dst.metadata[key] = value
+    try:
+        dst.disposition = src.disposition
+    except (AttributeError, ValueError, TypeError):
+        pass
+
+
+def _segment_packets(segments: list[Path], out_stream):
+    order = 0
+    for path in segments:
+        with av.open(os.fspath(path)) as seg:
+            for packet in seg.demux(seg.streams.video[0]):
+                if packet.dts is None:
+                    continue
+                packet.stream = out_stream
+                order += 1
+                yield float(packet.dts * packet.time_base), order, packet
+
+
+def _source_packets(source, plan: dict):
+    if not plan:
+        return
+    order = 0
+    for packet in source.demux([source.streams[i] for i in plan]):
+        if packet.dts is None and packet.pts is None:
+            continue
+        out_stream, encoder = plan[packet.stream.index]
+        if encoder is None:
+            time = float((packet.dts if packet.dts is not None else packet.pts) * packet.time_base)
+            packet.stream = out_stream
+            order += 1
+            yield time, order, packet
+            continue
+        for frame in packet.decode():
+            frame.pts = None  # let the encoder count samples from zero offset of this stream
+            for out_packet in out_stream.encode(frame):
+                order += 1
+                yield float((out_packet.dts or 0) * out_packet.time_base), order, out_packet

@@ -1,0 +1,1 @@
+"""Network architectures, written for bian with the official checkpoints' parameter names."""

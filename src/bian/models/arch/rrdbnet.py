@@ -1,0 +1,77 @@
+"""RRDBNet, the ESRGAN / Real-ESRGAN generator (Wang et al. 2018, 2021).
+
+Parameter names follow the official checkpoints (``conv_first``, ``body.N.rdbK.convM``,
+``conv_body``, ``conv_up1``, ``conv_up2``, ``conv_hr``, ``conv_last``) so their state dicts load as they
+are. The network always upsamples ×4 internally; the ×2 and ×1 variants first fold each 2×2 (or
+4×4) block of pixels into channels, which is why their input sides must be multiples of 2 (or 4).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def _lrelu(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, 0.2, inplace=True)
+
+
+class ResidualDenseBlock(nn.Module):
+    """Five convolutions, each seeing the block input and all earlier outputs (dense connections)."""
+
+    def __init__(self, num_feat: int = 64, num_grow_ch: int = 32):
+        super().__init__()
+        self.conv1 = nn.Conv2d(num_feat, num_grow_ch, 3, 1, 1)
+        self.conv2 = nn.Conv2d(num_feat + num_grow_ch, num_grow_ch, 3, 1, 1)
+        self.conv3 = nn.Conv2d(num_feat + 2 * num_grow_ch, num_grow_ch, 3, 1, 1)
+        self.conv4 = nn.Conv2d(num_feat + 3 * num_grow_ch, num_grow_ch, 3, 1, 1)
+        self.conv5 = nn.Conv2d(num_feat + 4 * num_grow_ch, num_feat, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x1 = _lrelu(self.conv1(x))
+        x2 = _lrelu(self.conv2(torch.cat((x, x1), 1)))
+        x3 = _lrelu(self.conv3(torch.cat((x, x1, x2), 1)))
+        x4 = _lrelu(self.conv4(torch.cat((x, x1, x2, x3), 1)))
+        x5 = self.conv5(torch.cat((x, x1, x2, x3, x4), 1))
+        return x5 * 0.2 + x
+
+
+class RRDB(nn.Module):
+    """Residual-in-residual dense block: three dense blocks inside a scaled residual."""
+
+    def __init__(self, num_feat: int, num_grow_ch: int = 32):
+        super().__init__()
+        self.rdb1 = ResidualDenseBlock(num_feat, num_grow_ch)
+        self.rdb2 = ResidualDenseBlock(num_feat, num_grow_ch)
+        self.rdb3 = ResidualDenseBlock(num_feat, num_grow_ch)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rdb3(self.rdb2(self.rdb1(x))) * 0.2 + x
+
+
+class RRDBNet(nn.Module):
+    """Input N×C×H×W in [0, 1] → N×C×(H·scale)×(W·scale), roughly [0, 1] (callers clamp)."""
+
+    def __init__(self, num_in_ch: int = 3, num_out_ch: int = 3, scale: int = 4, num_feat: int = 64,
+                 num_block: int = 23, num_grow_ch: int = 32):
+        super().__init__()
+        if scale not in (1, 2, 4):
+            raise ValueError(f"RRDBNet scale must be 1, 2 or 4, got {scale}")
+        self.scale = scale
+        self.fold = 4 // scale
+        self.conv_first = nn.Conv2d(num_in_ch * self.fold ** 2, num_feat, 3, 1, 1)
+        self.body = nn.Sequential(*(RRDB(num_feat, num_grow_ch) for _ in range(num_block)))
+        self.conv_body = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_up1 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_up2 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_last = nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fold > 1:
+            x = F.pixel_unshuffle(x, self.fold)
+        feat = self.conv_first(x)
+        feat = feat + self.conv_body(self.body(feat))
+        feat = _lrelu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")))
+        feat = _lrelu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")))
+        return self.conv_last(_lrelu(self.conv_hr(feat)))
