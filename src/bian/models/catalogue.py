@@ -164,3 +164,41 @@ def download(f: ModelFile, folder: Path) -> Path:
     _check_hash(f, partial)
     os.replace(partial, target)
     return target
+
+
+# ---------------------------------------------------------------- faces (issue 4: detection, landmarks, restoration)
+# Names match the folders of ../shared/weights, so BIAN_MODEL_DIR=../shared/weights finds them.
+_DLIB_MODELS = "https://github.com/ageitgey/face_recognition_models/raw/master/face_recognition_models/models/"
+register(ModelEntry(
+    name="yunet", task="face-detect", arch="yunet", format="onnx",
+    files=(ModelFile("yunet_s_640_640.onnx",
+                     "https://github.com/ShiqiYu/libfacedetection.train/raw/0047ac24/onnx/yunet_s_640_640.onnx",
+                     "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4", 232589),),
+    licence="Apache-2.0", source="ShiqiYu/libfacedetection.train @0047ac24 (= OpenCV Zoo face_detection_yunet_2023mar)",
+    verified_here=True))
+register(ModelEntry(
+    name="mediapipe_face", task="face-landmarks", arch="mediapipe-face-mesh", format="pth",
+    files=(ModelFile("blazeface_landmark.pth",
+                     "https://github.com/zmurez/MediaPipePyTorch/raw/b38dbe35/blazeface_landmark.pth",
+                     "2c529987e67f82e58a608a394aabf245a3afa19ac2f761981894f70b4df9fdca", 2439235),),
+    licence="Apache-2.0", source="zmurez/MediaPipePyTorch @b38dbe35 (PyTorch port of MediaPipe Face Mesh)",
+    verified_here=True))
+for _name, _file, _sha, _size, _task in (
+        ("dlib-landmarks68", "shape_predictor_68_face_landmarks.dat",
+         "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f", 99693937, "face-landmarks"),
+        ("dlib-landmarks5", "shape_predictor_5_face_landmarks.dat",
+         "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888", 9150489, "face-landmarks"),
+        ("dlib-descriptor", "dlib_face_recognition_resnet_model_v1.dat",
+         "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30", 22466066, "face-identity")):
+    register(ModelEntry(
+        name=_name, task=_task, arch="dlib", format="dat",
+        files=(ModelFile(_file, _DLIB_MODELS + _file, _sha, _size),),
+        licence="CC0-1.0 (dlib models; the 68-point predictor's iBUG 300-W data forbids commercial use)",
+        source="davisking/dlib-models via PyPI face-recognition-models 0.3.0",
+        package="face_recognition_models", package_dir="models", verified_here=True))
+register(ModelEntry(
+    name="gfpgan-v1.4", task="face-restore", arch="gfpgan-v1-clean", format="pth",
+    files=(ModelFile("GFPGANv1.4.pth", "https://github.com/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.4.pth",
+                     "e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad"),),
+    licence="Apache-2.0 (StyleGAN2 parts under their own licences, see the repository)",
+    source="TencentARC/GFPGAN release v1.3.0", verified_here=False))
