@@ -1,0 +1,171 @@
+"""The plan: options + a probe of the input → the ordered stages and the output settings.
+
+This is the one place that decides stage order. Each stage module declares ``OPTIONS`` (a list of
+:class:`~bian.pipeline.options.Option`) and ``build(opts, source) -> list[Stage]`` (empty when the
+user did not ask for it); the CLI and the API are generated from those lists.
+
+Order: repair → denoise → deflicker → stabilise → faces → colour → upscale → resize → frame rate.
+``--width/--height/--scale`` belong to the resize stage; a stage that changes the size (upscale)
+runs before it, so an exact size is always a final Lanczos step.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from .. import __version__
+from ..errors import BianError, InputError, OptionError, OutputError
+from ..media import images as image_io
+from ..media.encode import CODECS, PRESETS, EncoderSettings, choose_settings, container_for
+from ..media.video import VideoInfo, probe_video
+from ..stages import resize
+from ..stages.base import Stage
+from .options import Option, choice, int_range, positive_float
+
+STAGE_MODULES = [
+    resize,
+]
+
+GENERAL_OPTIONS = [
+    Option("codec", choice("codec", tuple(CODECS)), "h264", "video codec: h264 (default), h265, ffv1 "
+           "(lossless, .mkv) or prores (.mov/.mkv)", choices=tuple(CODECS)),
+    Option("crf", int_range("crf", 0, 51), None, "quality for h264/h265, lower is better (default 18 for h264, "
+           "20 for h265)", metavar="N"),
+    Option("preset", choice("preset", PRESETS), None, "h264/h265 speed preset (default medium)", choices=PRESETS),
+    Option("segment_seconds", positive_float("segment_seconds"), 10.0, "length of the resumable segments a "
+           "video is encoded in", metavar="S"),
+    Option("max_pixels", int_range("max_pixels", 1, 10**12), image_io.DEFAULT_MAX_PIXELS, "refuse images with "
+           "more pixels than this (decompression-bomb guard)", metavar="N"),
+]
+
+
+def all_options() -> list[Option]:
+    return GENERAL_OPTIONS + [o for module in STAGE_MODULES for o in module.OPTIONS]
+
+
+@dataclass
+class Source:
+    """What a stage's ``build`` may know about the input."""
+    kind: str
+    """image | video"""
+    width: int
+    height: int
+    bits: int
+    grey: bool
+    rate: Fraction | None
+    frames: int
+
+
+@dataclass
+class Plan:
+    input: Path
+    output: Path
+    kind: str
+    stages: list[Stage]
+    source: Source
+    info: VideoInfo | image_io.ImageInfo
+    encoder: EncoderSettings | None = None
+    segment_frames: int = 1
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def context(self) -> tuple[int, int]:
+        """Input frames needed before and after a frame for the whole chain to produce it exactly."""
+        return sum(s.before for s in self.stages), sum(s.after for s in self.stages)
+
+    @property
+    def grey_output(self) -> bool:
+        return self.source.grey and not any(s.makes_colour for s in self.stages)
+
+    def describe(self) -> dict:
+        return {
+            "input": str(self.input), "output": str(self.output), "kind": self.kind,
+            "stages": [{"name": s.name, **s.describe()} for s in self.stages],
+            "encoder": self.encoder.describe() if self.encoder else None,
+            "segment_frames": self.segment_frames if self.kind == "video" else None,
+        }
+
+    def fingerprint(self) -> str:
+        """Identifies the input file and everything that shapes the output; a resume needs the same."""
+        stat = self.input.stat()
+        ident = {"plan": self.describe(), "size": stat.st_size, "mtime": stat.st_mtime_ns, "version": __version__,
+                 "input": os.path.realpath(self.input)}
+        return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def normalise_options(options: dict) -> dict:
+    """Fill defaults and parse every value; unknown names are an error."""
+    known = {o.name: o for o in all_options()}
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise OptionError(f"unknown option '{unknown[0]}'", hint="see `bian restore --help`")
+    parsed = {}
+    for name, option in known.items():
+        value = options.get(name)
+        if value is None or value is False:
+            parsed[name] = option.default
+        elif option.many:
+            values = value if isinstance(value, (list, tuple)) else [value]
+            parsed[name] = [option.parse(v) for v in values]
+        else:
+            parsed[name] = option.parse(value)
+    return parsed
+
+
+def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
+    """Probe ``input_path`` and turn ``options`` into an ordered plan writing ``output``."""
+    opts = normalise_options(options)
+    check_paths(input_path, output)
+    if image_io.is_image(input_path):
+        frame, info = image_io.read_image(input_path, opts["max_pixels"])
+        if not image_io.is_image(output):
+            raise OptionError("an image input needs an image output", output, "use .png, .jpg, .tif, .webp or .bmp")
+        source = Source("image", info.width, info.height, info.bits, info.grey, None, 1)
+        plan = Plan(input_path, output, "image", _stages(opts, source), source, info)
+        plan.first_frame = frame  # decoded once while probing; the runner uses it
+        return plan
+    if image_io.is_image(output):
+        raise OptionError("a video input needs a video output", output, "use .mp4, .mov or .mkv")
+    container_for(output)
+    info = probe_video(input_path)
+    source = Source("video", info.width, info.height, info.bits, False, info.rate, info.frames)
+    stages = _stages(opts, source)
+    width, height = info.width, info.height
+    time_base, rate = info.time_base, info.rate
+    for stage in stages:
+        width, height = stage.output_size(width, height)
+        time_base, rate = stage.output_timing(time_base, rate)
+    encoder, notes = choose_settings(opts["codec"], opts["crf"], opts["preset"], output, width, height, info.bits,
+                                     time_base, rate, (info.colorspace, info.color_range, info.color_primaries,
+                                                       info.color_trc))
+    seg = max(1, int(round(float(info.rate or 25) * opts["segment_seconds"])))
+    return Plan(input_path, output, "video", stages, source, info, encoder, seg, notes)
+
+
+def _stages(opts: dict, source: Source) -> list[Stage]:
+    stages = [stage for module in STAGE_MODULES for stage in module.build(opts, source)]
+    timing = [i for i, s in enumerate(stages) if s.changes_timing]
+    if timing and timing[0] != len(stages) - 1:
+        raise BianError("internal: a stage that changes timing must come last", hint="report this bug")
+    return stages
+
+
+def check_paths(input_path: Path, output: Path) -> None:
+    """Refuse to overwrite the input and fail early on an output folder that cannot be written."""
+    if not input_path.exists():
+        raise InputError("input not found", input_path, "check the path")
+    if os.path.realpath(input_path) == os.path.realpath(output):
+        raise OutputError("output is the input", output, "bian never overwrites its input; choose another name")
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError("output folder does not exist", folder, "create it first")
+    try:  # a real write: permission bits say nothing for root or read-only mounts
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        raise OutputError("output folder is not writable", folder, "choose another folder or fix its permissions") from None

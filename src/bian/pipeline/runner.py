@@ -1,0 +1,182 @@
+"""The runner: streams frames from the decoder through the plan's stages into segment encoders.
+
+Memory is bounded by the stages' windows (``before`` + 1 + ``after`` frames each) and a short
+decode-ahead queue, whatever the length of the film. Output is written segment by segment; the
+manifest records finished segments, and a rerun of the same command starts at the first missing one,
+decoding ``before`` frames of context ahead of it so every output frame is bit-identical to an
+uninterrupted run.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from typing import Iterable, Iterator
+
+from ..errors import InputError
+from ..frame import Frame
+from ..media import images as image_io
+from ..media.mux import assemble
+from ..media.video import VideoReader
+from ..progress import Progress
+from ..stages.base import Stage, Window
+from .manifest import Manifest, work_dir_for
+from .plan import Plan
+
+
+def apply_stage(stage: Stage, frames: Iterable[Frame]) -> Iterator[Frame]:
+    """Feed ``stage`` one window per input frame; windows are shorter at the ends of the stream."""
+    window: deque[Frame] = deque()
+    center = 0
+    for frame in frames:
+        window.append(frame)
+        if len(window) - 1 - center >= stage.after:
+            yield from stage.process(Window(list(window), center))
+            center += 1
+            if center > stage.before:
+                window.popleft()
+                center -= 1
+    while center < len(window):
+        yield from stage.process(Window(list(window), center))
+        center += 1
+        if center > stage.before:
+            window.popleft()
+            center -= 1
+
+
+def chain(stages: list[Stage], frames: Iterable[Frame]) -> Iterator[Frame]:
+    for stage in stages:
+        frames = apply_stage(stage, frames)
+    return iter(frames)
+
+
+def prefetch(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
+    """Decode ahead in a thread so decoding overlaps processing and encoding (FFmpeg releases the GIL)."""
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def pump():
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        box.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(done)
+        except BaseException as exc:  # noqa: BLE001  (handed to the consumer, raised there)
+            box.put(exc)
+
+    thread = threading.Thread(target=pump, name="bian-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = box.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def run(plan: Plan, fresh: bool = False, quiet: bool = False) -> dict:
+    """Execute ``plan``; returns the run summary (also what the CLI prints as JSON)."""
+    started = time.monotonic()
+    summary = {"input": str(plan.input), "output": str(plan.output), "kind": plan.kind,
+               "stages": plan.describe()["stages"], "notes": list(plan.notes)}
+    if plan.kind == "image":
+        summary.update(_run_image(plan))
+    else:
+        summary.update(_run_video(plan, fresh, quiet))
+    summary["seconds"] = round(time.monotonic() - started, 3)
+    return summary
+
+
+def _run_image(plan: Plan) -> dict:
+    outputs = list(chain(plan.stages, [plan.first_frame]))
+    if len(outputs) != 1:
+        raise InputError("the plan made no single picture from this image", plan.input,
+                         "frame-rate options apply to videos only")
+    notes = image_io.write_image(outputs[0], plan.info, plan.output, grey=plan.grey_output)
+    out = outputs[0]
+    return {"frames_in": 1, "frames_out": 1, "size": [out.width, out.height], "notes_output": notes}
+
+
+def _run_video(plan: Plan, fresh: bool, quiet: bool) -> dict:
+    manifest = Manifest.open(work_dir_for(plan.output), plan.fingerprint(), plan.segment_frames, fresh)
+    already = len(manifest.segments)
+    progress = Progress(plan.source.frames, label=plan.input.name, quiet=quiet)
+    try:
+        if manifest.missing() != []:
+            frames_out = encode_segments(plan, manifest, progress)
+        else:
+            frames_out = 0
+        progress.finish()
+        notes = assemble(manifest.files(), plan.info, plan.output, plan.encoder.container)
+    except InputError:
+        manifest.remove()  # the input is at fault: nothing worth resuming
+        raise
+    total_out = sum(v["frames"] for v in manifest.segments.values())
+    manifest.remove()
+    return {"frames_in": manifest.total_frames, "frames_out": total_out, "frames_encoded_this_run": frames_out,
+            "segments": manifest.segment_count(), "segments_resumed": already,
+            "size": [plan.encoder.width, plan.encoder.height], "fps": round(progress.rate(), 2),
+            "encoder": plan.encoder.describe(), "notes_output": notes}
+
+
+def encode_segments(plan: Plan, manifest: Manifest, progress: Progress | None = None,
+                    only: set[int] | None = None) -> int:
+    """Encode the segments the manifest lacks (or just ``only``), starting at the first one needed and
+    decoding the chain's look-behind context before it. Returns the number of frames encoded."""
+    from ..media.encode import SegmentWriter
+
+    seg_len = plan.segment_frames
+    before, after = plan.context
+    wanted = (lambda k: k in only) if only is not None else (lambda k: k not in manifest.segments)
+    first = min(only) if only is not None else manifest.first_missing()
+    last = max(only) if only is not None else None
+    start = max(0, first * seg_len - before)
+    stop = None if last is None else (last + 1) * seg_len + after
+    reader = VideoReader(plan.info)
+    seen = {"last": start - 1}
+
+    def source():
+        for frame in reader.frames(start, stop):
+            seen["last"] = frame.index
+            if progress is not None and frame.index >= first * seg_len:
+                progress.update()
+            yield frame
+
+    writer, current, encoded = None, None, 0
+    try:
+        for frame in chain(plan.stages, prefetch(source())):
+            k = frame.index // seg_len
+            if not wanted(k):
+                continue
+            if k != current:
+                if writer is not None:
+                    manifest.mark_done(current, writer.close(), writer.frames)
+                writer, current = SegmentWriter(plan.encoder, manifest.segment_file(k, plan.output.suffix)), k
+            writer.write(frame)
+            encoded += 1
+        if writer is not None:
+            manifest.mark_done(current, writer.close(), writer.frames)
+            writer = None
+    finally:
+        if writer is not None:
+            writer.abort()
+    if stop is None or seen["last"] + 1 < stop:  # reached the end of the input
+        manifest.total_frames = seen["last"] + 1
+        for k in manifest.missing():  # segments whose frames a stage dropped entirely
+            if wanted(k):
+                manifest.mark_done(k, None, 0)
+        manifest.save()
+    return encoded
