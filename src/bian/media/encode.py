@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import OptionError, OutputError
 from ..frame import Frame, quantise
+from .mux import KEEP_TIMESTAMPS
 
 CODECS = {"h264": "libx264", "h265": "libx265", "ffv1": "ffv1", "prores": "prores_ks"}
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
@@ -83,7 +84,7 @@ def choose_settings(codec: str, crf: int | None, preset: str | None, output: Pat
             notes.append(f"{width}×{height} is odd-sized: encoded as 4:4:4 to keep every pixel")
         pix_fmt = f"yuv{chroma}p10le" if high else f"yuv{chroma}p"
     elif codec == "ffv1":
-        pix_fmt = "gbrp16le" if high else "gbrp"
+        pix_fmt = "gbrp16le" if high else "bgr0"
     else:
         pix_fmt = "yuv422p10le" if not odd else "yuv444p10le"
     settings = EncoderSettings(codec=codec, container=container, pix_fmt=pix_fmt,
@@ -104,7 +105,8 @@ class SegmentWriter:
         self.partial = path.with_name(path.stem + ".partial" + path.suffix)
         self.frames = 0
         try:
-            self.container = av.open(os.fspath(self.partial), "w", format=settings.container)
+            self.container = av.open(os.fspath(self.partial), "w", format=settings.container,
+                                     options=KEEP_TIMESTAMPS)
         except (OSError, av.error.FFmpegError) as exc:
             raise OutputError(f"cannot write ({exc})", self.partial, "check the folder is writable") from None
         self.stream = _add_video_stream(self.container, settings)
@@ -120,7 +122,7 @@ class SegmentWriter:
         av_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self._in_format)
         av_frame = av_frame.reformat(format=s.pix_fmt, dst_colorspace=s.colorspace or None,
                                      dst_color_range=s.color_range or None)
-        av_frame.pts = int(frame.time / s.time_base)
+        av_frame.pts = round(frame.time / s.time_base)
         av_frame.time_base = s.time_base
         self.container.mux(self.stream.encode(av_frame))
         self.frames += 1
@@ -146,7 +148,7 @@ def _add_video_stream(container, s: EncoderSettings):
     elif s.codec == "h265":
         options = {"crf": str(s.crf), "preset": s.preset, "x265-params": "log-level=error"}
     elif s.codec == "ffv1":
-        options = {"level": "3", "slicecrc": "1", "g": "1"}
+        options = {"level": "3", "slicecrc": "1"}
     elif s.codec == "prores":
         options = {"profile": "3"}
     stream = container.add_stream(CODECS[s.codec], rate=s.rate, options=options)

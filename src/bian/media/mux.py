@@ -15,6 +15,9 @@ import av
 from ..errors import OutputError
 from .video import VideoInfo
 
+KEEP_TIMESTAMPS = {"avoid_negative_ts": "disabled"}
+"""Muxer options: timestamps are written as given (Matroska would otherwise shift a B-frame stream's
+first picture off zero)."""
 _CONTAINER_KEYS_DROPPED = {"major_brand", "minor_version", "compatible_brands", "encoder", "creation_time"}
 
 
@@ -30,7 +33,7 @@ def assemble(segments: list[Path], info: VideoInfo, output: Path, container_form
     partial = partial_path(output)
     try:
         with av.open(os.fspath(info.path), metadata_errors="replace") as source, \
-                av.open(os.fspath(partial), "w", format=container_format) as out:
+                av.open(os.fspath(partial), "w", format=container_format, options=KEEP_TIMESTAMPS) as out:
             plan = _map_streams(source, segments[0], out, info, notes)
             out.metadata.update({k: v for k, v in source.metadata.items() if k not in _CONTAINER_KEYS_DROPPED})
             chapters = source.chapters()
@@ -73,8 +76,12 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
                 plan[stream.index] = (out_stream, None)
             elif stream.type == "audio" and "aac" in supported:
                 rate = stream.codec_context.sample_rate
-                out_stream = out.add_stream("aac", rate=rate, layout=stream.codec_context.layout)
-                out_stream.bit_rate = 256_000
+                # a layout with a known channel order (files may say only "2 channels"), which AAC needs
+                channels = stream.codec_context.layout.nb_channels
+                layout = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}.get(channels, stream.codec_context.layout)
+                out_stream = out.add_stream("aac", rate=rate, layout=layout)
+                out_stream.format = "fltp"  # the only sample format FFmpeg's AAC encoder takes
+                out_stream.bit_rate = 192_000
                 _copy_stream_metadata(stream, out_stream)
                 plan[stream.index] = (out_stream, "aac")
                 notes.append(f"{label} cannot be stored in .{out.format.name.split(',')[0]}: re-encoded to AAC "
@@ -99,11 +106,11 @@ def _segment_packets(segments: list[Path], out_stream):
     for path in segments:
         with av.open(os.fspath(path)) as seg:
             for packet in seg.demux(seg.streams.video[0]):
-                if packet.dts is None:
-                    continue
+                if not packet.size:
+                    continue  # the demuxer's end-of-stream marker
                 packet.stream = out_stream
                 order += 1
-                yield float(packet.dts * packet.time_base), order, packet
+                yield _packet_time(packet), order, packet
 
 
 def _source_packets(source, plan: dict):
@@ -111,17 +118,21 @@ def _source_packets(source, plan: dict):
         return
     order = 0
     for packet in source.demux([source.streams[i] for i in plan]):
-        if packet.dts is None and packet.pts is None:
-            continue
         out_stream, encoder = plan[packet.stream.index]
         if encoder is None:
-            time = float((packet.dts if packet.dts is not None else packet.pts) * packet.time_base)
+            if not packet.size:
+                continue
             packet.stream = out_stream
             order += 1
-            yield time, order, packet
+            yield _packet_time(packet), order, packet
             continue
         for frame in packet.decode():
-            frame.pts = None  # let the encoder count samples from zero offset of this stream
             for out_packet in out_stream.encode(frame):
                 order += 1
-                yield float((out_packet.dts or 0) * out_packet.time_base), order, out_packet
+                yield _packet_time(out_packet), order, out_packet
+
+
+def _packet_time(packet) -> float:
+    """Decode time in seconds, for interleaving (Matroska stores no dts for some packets)."""
+    ts = packet.dts if packet.dts is not None else packet.pts
+    return float(ts * packet.time_base) if ts is not None else 0.0
