@@ -44,18 +44,21 @@ def fuse(ref_crop: np.ndarray, aligned: list[np.ndarray], noise: float,
     """Robust weighted mean of ``ref_crop`` and its ``aligned`` neighbours (all H×W×3 float32 in [0, 1]).
 
     noise: grain σ of the crops. A neighbour pixel's weight falls with the squared difference between
-    the grain-free (blurred) neighbour and reference. Returns (fused crop, effective frame count H×W).
+    the blurred neighbour and the blurred reference, on the scale of the grain that survives the blur. Returns (fused crop, effective frame count H×W).
     """
     blur = 1.5
     ref_low = cv2.GaussianBlur(ref_crop, (0, 0), blur)
-    # residual grain σ after the blur (≈ σ / (2·√π·blur) for white grain), plus a floor for film/codec texture
-    tau = 2.5 * noise / (2 * np.sqrt(np.pi) * blur) + 0.015
+    diffs = [(cv2.GaussianBlur(crop, (0, 0), blur) - ref_low).mean(axis=2) for crop in aligned]
+    # Scale of an "agreeing" difference: grain left after the blur, measured robustly over all neighbours
+    # (most of their pixels are well aligned), never below what the noise σ alone predicts.
+    tau = 0.01 + noise / (2 * np.sqrt(np.pi) * blur)
+    if diffs:
+        tau = max(tau, 2.5 * 1.4826 * float(np.median(np.abs(np.stack(diffs)))))
     total = ref_crop.astype(np.float32).copy()
     weight_sum = np.ones(ref_crop.shape[:2], np.float32)
     temporal_weights = temporal_weights or [1.0] * len(aligned)
-    for crop, tw in zip(aligned, temporal_weights):
-        diff = cv2.GaussianBlur(crop, (0, 0), blur) - ref_low
-        w = tw * np.exp(-0.5 * (diff ** 2).mean(axis=2) / tau ** 2).astype(np.float32)
+    for crop, diff, tw in zip(aligned, diffs, temporal_weights):
+        w = (tw * np.exp(-0.5 * (diff / tau) ** 2)).astype(np.float32)
         total += w[..., None] * crop
         weight_sum += w
     return total / weight_sum[..., None], weight_sum

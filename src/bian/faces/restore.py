@@ -24,7 +24,7 @@ class Settings:
     """Neural path only: 0 = the network's face, 1 = the offline restoration (closest to the input)."""
     keep_texture: float = 0.3
     sharpen: float = 0.8
-    contrast: float = 0.25
+    contrast: float = 0.15
     guard: float | None = identity.DEFAULT_THRESHOLD
     """Identity-guard threshold (dlib descriptor distance); None switches the guard off."""
     min_size: float = 24.0

@@ -1,0 +1,174 @@
+"""Faces benchmark: detection counts, landmark jitter with/without tracking, multi-frame fusion vs
+single-frame restoration, identity distance of restored faces.
+
+    BIAN_MODEL_DIR=../shared/weights python benchmarks/bench_faces.py [detect|track|fusion|identity ...]
+
+Uses ../shared (or $BIAN_SHARED). Prints markdown tables for docs/BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+from skimage.metrics import structural_similarity
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from damage import add_grain, load_frames, psnr  # noqa: E402
+
+from bian.faces import detect_faces, identity  # noqa: E402
+from bian.faces.enhance import enhance_face, face_region, noise_sigma  # noqa: E402
+from bian.faces.fusion import align_neighbour, fuse  # noqa: E402
+from bian.faces.paste import face_outline  # noqa: E402
+from bian.faces.restore import restore_faces  # noqa: E402
+from bian.faces.track import landmark_jitter, link, smooth  # noqa: E402
+
+SHARED = Path(os.environ.get("BIAN_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+
+# Faces counted by eye: clearly visible human faces (frontal or three-quarter, eyes visible).
+EXPECTED = {
+    "faces/00.jpg": 2, "faces/10045.png": 3, "faces/Blake_Lively.jpg": 2, "faces/Solvay_conference_1927.png": 29,
+    "photos/old/a.png": 1, "photos/old/b.png": 1, "photos/old/c.png": 1, "photos/old/g.png": 1,
+    "photos/old/h.png": 1, "photos/scratched/a.png": 1, "photos/scratched/b.png": 1, "photos/scratched/c.png": 1,
+    "photos/scratched/d.png": 2,
+    "photos/historical/Einstein, Rejection, and Crafting a Future.jpeg": 1,
+    "photos/historical/Louis Armstrong practicing in his dressing room, ca 1946.jpg": 1,
+    "photos/historical/colorized-historical-photos-vintage-photography-39.jpg": 1,
+    "photos/historical/February 1936. Nipomo, Calif. Destitute pea pickers living in tent in migrant camp. "
+    "Mother of seven children. Age 32.jpg": 1,
+    "photos/historical/Audrey Hepburn.jpg": 1,
+}
+
+
+def read(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), np.float32) / 255.0
+
+
+def matched(found, truth_count):
+    return min(len(found), truth_count)
+
+
+def bench_detect():
+    print("\n### Detection: found / expected per picture\n")
+    print("| picture | expected | YuNet found | dlib HOG found | YuNet s | dlib s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    tot = {"y": 0, "d": 0, "e": 0}
+    for name, expected in EXPECTED.items():
+        image = read(SHARED / "data" / name)
+        t = time.perf_counter()
+        y = detect_faces(image, backend="yunet", landmarks=None)
+        ty = time.perf_counter() - t
+        t = time.perf_counter()
+        d = detect_faces(image, backend="dlib", landmarks=None)
+        td = time.perf_counter() - t
+        tot["y"] += matched(y, expected)
+        tot["d"] += matched(d, expected)
+        tot["e"] += expected
+        short = name if len(name) < 48 else name[:45] + "…"
+        print(f"| {short} | {expected} | {len(y)} | {len(d)} | {ty:.2f} | {td:.2f} |")
+    print(f"| **recall (min(found, expected) summed)** | {tot['e']} | {tot['y']} ({tot['y'] / tot['e']:.0%}) | "
+          f"{tot['d']} ({tot['d'] / tot['e']:.0%}) | | |")
+
+
+def bench_track(frames=90, radius=4, sigma=2.0):
+    print(f"\n### Tracking: landmark jitter (68 points, global similarity motion removed, ÷ eye distance), "
+          f"{frames} frames, window ±{radius}, σ {sigma}\n")
+    print("| clip | raw jitter | smoothed jitter | ratio |")
+    print("|---|---:|---:|---:|")
+    for clip in ("animate/d0.mp4", "animate/driving.mp4"):
+        video = load_frames(SHARED / "data" / clip, count=frames)
+        linked = link([detect_faces(f) for f in video])
+        tid = linked[0][0].track_id
+        raw, smoothed = [], []
+        for c in range(len(linked)):
+            lo, hi = max(0, c - radius), min(len(linked), c + radius + 1)
+            faces = [f for f in linked[c] if f.track_id == tid]
+            if not faces:
+                continue
+            raw.append(faces[0].landmarks)
+            smoothed.append([f for f in smooth(linked[lo:hi], c - lo, sigma) if f.track_id == tid][0].landmarks)
+        a, b = landmark_jitter([np.stack(raw)]), landmark_jitter([np.stack(smoothed)])
+        print(f"| {clip} ({len(raw)} frames tracked) | {a:.4f} | {b:.4f} | {a / b:.1f}× |")
+
+
+def degrade(frames: np.ndarray, seed: int = 7) -> np.ndarray:
+    """Blur (σ 1.2 px) then heavy film grain (benchmarks/damage.py)."""
+    blurred = np.stack([cv2.GaussianBlur(f, (0, 0), 1.2) for f in frames])
+    return add_grain(blurred, np.random.default_rng(seed), "heavy")
+
+
+SAME = dict(keep_texture=0.0, sharpen=0.4, contrast=0.0)
+"""Enhancement settings for both the single-frame and the fused result, so only fusion differs (no grain
+put back and no local-contrast change: both are deliberate departures from the clean frame)."""
+
+
+def bench_fusion(clip="animate/d0.mp4", centres=(10, 30, 50), radius=3):
+    print(f"\n### Multi-frame fusion: {clip}, blur σ 1.2 + heavy grain, face region, window ±{radius}\n")
+    clean_all = load_frames(SHARED / "data" / clip, count=max(centres) + radius + 1)
+    noisy_all = degrade(clean_all)
+    rows = {k: [] for k in ("degraded", "single: nl-means", "single: bian enhance", "fusion + bian enhance")}
+    for c in centres:
+        faces = detect_faces(clean_all[c])
+        face = faces[0]
+        lm = face.landmarks
+        x0, y0, x1, y1 = face_region(clean_all[c].shape[:2], face_outline(lm))
+        clean = clean_all[c, y0:y1, x0:x1]
+        noisy = noisy_all[c, y0:y1, x0:x1]
+        lm_crop = lm - (x0, y0)
+        sigma = noise_sigma(noisy)
+        u8 = (noisy * 255 + .5).astype(np.uint8)
+        h = float(sigma * 255 * 1.2)
+        nlm = cv2.fastNlMeansDenoisingColored(u8, None, h, h, 5, 15).astype(np.float32) / 255
+        single = enhance_face(noisy, lm_crop, sigma, **SAME)
+        # neighbours: landmarks found on the degraded frames (what the stage sees)
+        aligned, tw = [], []
+        for t in range(c - radius, c + radius + 1):
+            if t == c:
+                continue
+            found = detect_faces(noisy_all[t])
+            if found:
+                aligned.append(align_neighbour(noisy_all[t], found[0].landmarks, lm, noisy, (x0, y0, x1, y1)))
+                tw.append(float(np.exp(-0.5 * ((t - c) / 2.5) ** 2)))
+        fused, support = fuse(noisy, aligned, sigma, tw)
+        fused_out = enhance_face(fused, lm_crop, sigma / np.sqrt(max(np.median(support), 1)), **SAME)
+        for key, img in zip(rows, (noisy, nlm, single, fused_out)):
+            p = psnr(np.clip(img, 0, 1), clean)
+            s = structural_similarity(np.clip(img, 0, 1), clean, channel_axis=2, data_range=1.0)
+            d = identity.distance(np.clip(img, 0, 1), clean, lm_crop)
+            rows[key].append((p, s, d))
+    print("| method | PSNR dB | SSIM | identity distance to clean |")
+    print("|---|---:|---:|---:|")
+    for key, vals in rows.items():
+        v = np.mean(vals, axis=0)
+        print(f"| {key} | {v[0]:.2f} | {v[1]:.4f} | {v[2]:.4f} |")
+    print(f"\n(mean over centre frames {list(centres)})")
+
+
+def bench_identity():
+    print("\n### Identity: dlib descriptor distance, input face → restored face (offline path, guard 0.35)\n")
+    print("| picture | faces restored | max distance | mean distance | guard blends |")
+    print("|---|---:|---:|---:|---:|")
+    worst = 0.0
+    for name in EXPECTED:
+        image = read(SHARED / "data" / name)
+        faces = detect_faces(image)
+        t = time.perf_counter()
+        _, reports = restore_faces([image], 0, faces)
+        dists = [r["identity"]["final"] for r in reports if "identity" in r]
+        blends = sum(1 for r in reports if "identity" in r and r["identity"]["blend"] < 1)
+        if dists:
+            worst = max(worst, max(dists))
+            short = name if len(name) < 48 else name[:45] + "…"
+            print(f"| {short} | {len(dists)} | {max(dists):.3f} | {np.mean(dists):.3f} | {blends} |"
+                  f" <!-- {time.perf_counter() - t:.1f}s -->")
+    print(f"\nworst face: {worst:.3f} (bar: ≤ 0.4)")
+
+
+if __name__ == "__main__":
+    parts = sys.argv[1:] or ["detect", "track", "fusion", "identity"]
+    for part in parts:
+        globals()[f"bench_{part}"]()
