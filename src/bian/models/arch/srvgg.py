@@ -6,9 +6,13 @@ nearest-neighbour enlarged input added back. Parameter names follow the official
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from ..tiling import Step
 
 
 class SRVGGNetCompact(nn.Module):
@@ -30,6 +34,12 @@ class SRVGGNetCompact(nn.Module):
             out = layer(out)
         out = F.pixel_shuffle(out, self.upscale)
         return out + F.interpolate(x, scale_factor=self.upscale, mode="nearest")
+
+    def steps(self) -> list[Step]:
+        """One step: every 3×3 convolution widens the receptive field by one pixel."""
+        feat = self.body[0].out_channels
+        return [Step(self, halo=(len(self.body) + 1) // 2, scale=Fraction(self.upscale),
+                     values_per_pixel=3 * feat + 3 * self.body[-1].out_channels)]
 
 
 def _activation(kind: str, num_feat: int) -> nn.Module:

@@ -1,0 +1,105 @@
+"""Where and in what precision a network runs, and how much memory it may use there.
+
+Shared by every model user. Rules: CUDA runs fp16; a CPU runs bf16 when a quick measurement on
+this machine shows bf16 convolutions clearly faster than fp32 (CPUs with AMX or AVX-512 BF16),
+otherwise fp32. ``precision`` options: ``auto``, ``fp32``, ``bf16``, ``fp16``.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import time
+
+import torch
+from torch.nn import functional as F
+
+from ..errors import OptionError
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def choose_device(name: str = "auto") -> torch.device:
+    """``auto`` → the first CUDA device when there is one, else the CPU."""
+    if name in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise OptionError(f"unknown device '{name}'", hint="use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise OptionError(f"device '{name}' asked for but no CUDA GPU is available", hint="use --device cpu")
+    return device
+
+
+def choose_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
+    if precision not in PRECISIONS:
+        raise OptionError(f"unknown precision '{precision}'", hint="use " + ", ".join(PRECISIONS))
+    if precision != "auto":
+        if device.type == "cpu" and precision == "fp16":
+            raise OptionError("fp16 is for GPUs", hint="use bf16 or fp32 on a CPU")
+        return _DTYPES[precision]
+    if device.type == "cuda":
+        return torch.float16
+    return torch.bfloat16 if bf16_faster_on_cpu() else torch.float32
+
+
+@functools.lru_cache(maxsize=1)
+def bf16_faster_on_cpu() -> bool:
+    """Time a typical 3×3, 64-channel convolution in fp32 and bf16 (about 0.1 s, once per process)."""
+    if os.environ.get("BIAN_CPU_BF16") in ("0", "1"):  # lets tests and users pin the choice
+        return os.environ["BIAN_CPU_BF16"] == "1"
+    x = torch.rand(1, 64, 64, 64).contiguous(memory_format=torch.channels_last)
+    w = torch.rand(64, 64, 3, 3).contiguous(memory_format=torch.channels_last) * 0.05
+
+    def best(dtype: torch.dtype) -> float:
+        xi, wi = x.to(dtype), w.to(dtype)
+        times = []
+        with torch.inference_mode():
+            for _ in range(4):
+                start = time.perf_counter()
+                F.conv2d(xi, wi, padding=1)
+                times.append(time.perf_counter() - start)
+        return min(times[1:])  # the first call sets up kernels
+
+    try:
+        return best(torch.float32) > 1.3 * best(torch.bfloat16)
+    except RuntimeError:  # no bf16 kernels on this build
+        return False
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes free for new tensors on ``device`` now."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30  # a guess for systems that say nothing; out-of-memory retries cover a wrong one
+
+
+def memory_budget(device: torch.device, fraction: float = 0.5) -> int:
+    """The share of free memory one model run may plan to use (the rest is left to everything else)."""
+    return int(available_memory(device) * fraction)
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, torch.cuda.OutOfMemoryError):
+        return True
+    text = str(error)
+    return isinstance(error, (RuntimeError, MemoryError)) and (
+        isinstance(error, MemoryError) or "out of memory" in text or "can't allocate memory" in text
+        or "not enough memory" in text)
+
+
+def release_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
