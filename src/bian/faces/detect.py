@@ -111,18 +111,16 @@ def landmarks_68(rgb8: np.ndarray, faces: list[Face], model_path=None) -> list[n
     return out
 
 
-def _dlib(rgb8: np.ndarray, min_score: float) -> list[Face]:
+def _dlib(rgb8: np.ndarray) -> list[Face]:
     detector = loaders.dlib_hog()
     h, w = rgb8.shape[:2]
     upsample = 1 if max(h, w) < _UPSCALE_BELOW else 0
-    rects, scores, _ = detector.run(rgb8, upsample, -0.2)
+    # dlib's own operating point (SVM margin > 0); margins are squashed to a [0, 1] confidence.
+    rects, scores, _ = detector.run(rgb8, upsample, 0.0)
     predictor = loaders.dlib_shape_predictor(loaders.model_path("dlib-landmarks68"))
     faces = []
     for rect, score in zip(rects, scores):
-        # HOG scores are SVM margins (~-0.5..3); squash them to a [0, 1] confidence.
         conf = float(1 / (1 + np.exp(-2 * score)))
-        if conf < min_score * 0.75:
-            continue
         lm = np.array([(p.x, p.y) for p in predictor(rgb8, rect).parts()], np.float32)
         box = np.array([rect.left(), rect.top(), rect.right(), rect.bottom()], np.float32)
         faces.append(Face(box=box, score=conf, points5=points5_from_68(lm), landmarks=lm))
@@ -135,7 +133,8 @@ def detect_faces(image: np.ndarray, backend: str = "auto", landmarks: str | None
 
     image: H×W or H×W×3 RGB, uint8/uint16/float32 (float in [0, 1]).
     backend: ``auto`` | ``yunet`` | ``dlib``; landmarks: ``None`` | ``"68"`` | ``"468"``.
-    min_score: detector confidence in [0, 1]; min_size: smallest face side in pixels to keep.
+    min_score: YuNet confidence in [0, 1] (dlib keeps its own operating point, SVM margin > 0);
+    min_size: smallest face side in pixels to keep.
     model_path: explicit YuNet weights (file or folder), else the catalogue's lookup.
     """
     if backend not in BACKENDS:
@@ -148,7 +147,7 @@ def detect_faces(image: np.ndarray, backend: str = "auto", landmarks: str | None
     if backend == "yunet":
         faces = _yunet(rgb8, min_score, model_path)
     else:
-        faces = _dlib(rgb8, min_score)
+        faces = _dlib(rgb8)
     faces = [f for f in faces if f.size >= min_size]
     faces.sort(key=lambda f: -f.size)
     if landmarks == "68" and backend == "yunet":
