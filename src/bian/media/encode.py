@@ -6,6 +6,7 @@ file is a lossless remux of the segments (see :mod:`bian.media.mux`).
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -141,10 +142,23 @@ class SegmentWriter:
         self.partial.unlink(missing_ok=True)
 
 
+@functools.lru_cache(maxsize=1)
+def _has_avx512() -> bool:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return " avx512f" in fh.read()
+    except OSError:
+        return False
+
+
 def _add_video_stream(container, s: EncoderSettings):
     options = {}
     if s.codec == "h264":
         options = {"crf": str(s.crf), "preset": s.preset}
+        if _has_avx512():
+            # x264's AVX-512 routines made the bitstream differ from run to run for identical input
+            # (measured here); resumed and distributed runs need encoding to be deterministic
+            options["x264-params"] = "asm=AVX2"
     elif s.codec == "h265":
         options = {"crf": str(s.crf), "preset": s.preset, "x265-params": "log-level=error"}
     elif s.codec == "ffv1":
@@ -156,6 +170,8 @@ def _add_video_stream(container, s: EncoderSettings):
     stream.time_base = s.time_base
     ctx = stream.codec_context
     ctx.time_base = s.time_base
+    if s.codec in ("h264", "h265"):
+        ctx.thread_type = "FRAME"  # as the ffmpeg CLI does; PyAV's default is slice threading
     if s.codec == "h265" and s.container in ("mp4", "mov"):
         ctx.codec_tag = "hvc1"  # what Apple players expect
     for name in ("colorspace", "color_range", "color_primaries", "color_trc"):
