@@ -61,6 +61,7 @@ def restore_face(frames: list[np.ndarray], center: int, face: Face, neighbours: 
                    for t, f in usable]
         tw = [float(np.exp(-0.5 * ((t - center) / 2.5) ** 2)) for t, _ in usable]
         crop, support = fuse(original, aligned, sigma, tw)
+        report["neighbours"] = len(usable)
         report["frames_fused"] = round(float(np.median(support)), 2)
         sigma = sigma / np.sqrt(max(float(np.median(support)), 1.0))
     lm_crop = None if face.landmarks is None else face.landmarks[:, :2] - (x0, y0)
