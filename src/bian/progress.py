@@ -15,7 +15,7 @@ class Progress:
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.done = 0
         self.start = time.monotonic()
-        self._last_draw = 0.0
+        self._last_draw = 0.0 if self.tty else self.start  # logs: first line after a few seconds
 
     def update(self, frames: int = 1) -> None:
         self.done += frames

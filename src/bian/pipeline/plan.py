@@ -3,6 +3,8 @@
 This is the one place that decides stage order. Each stage module declares ``OPTIONS`` (a list of
 :class:`~bian.pipeline.options.Option`) and ``build(opts, source) -> list[Stage]`` (empty when the
 user did not ask for it); the CLI and the API are generated from those lists.
+Stage modules must import heavy libraries (torch, networks, model loaders) inside ``build`` or the
+stage, never at module level: every CLI start imports every stage module to list its options.
 
 Order: repair → denoise → deflicker → stabilise → faces → colour → upscale → resize → frame rate.
 ``--width/--height/--scale`` belong to the resize stage; a stage that changes the size (upscale)
