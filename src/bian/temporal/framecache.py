@@ -1,0 +1,36 @@
+"""Per-frame measurements kept while their frame is in a stage's window.
+
+A temporal stage with a window of ±N frames sees every frame 2N + 1 times. Measurements that depend
+on one frame alone (a thumbnail, an analysis-size luma) are computed once and reused; because they are
+pure functions of that frame's pixels, the output is exactly what recomputing would give, so the
+window rule of :mod:`bian.stages.base` still holds. Entries are keyed by the pixel array itself and
+vanish with it.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Callable
+
+import numpy as np
+
+
+class PerFrame:
+    """``cache(image)`` → ``function(image)``, computed once per live image array."""
+
+    def __init__(self, function: Callable[[np.ndarray], object]):
+        self.function = function
+        self._store: dict[int, tuple[weakref.ref, object]] = {}
+
+    def __call__(self, image: np.ndarray):
+        hit = self._store.get(id(image))
+        if hit is not None and hit[0]() is image:
+            return hit[1]
+        value = self.function(image)
+        if len(self._store) >= 128:  # drop entries whose frames are gone
+            self._store = {k: v for k, v in self._store.items() if v[0]() is not None}
+        self._store[id(image)] = (weakref.ref(image), value)
+        return value
+
+    def __getstate__(self):
+        # Sent to another process (a Ray worker) without the cached values, which it recomputes.
+        return {"function": self.function, "_store": {}}
