@@ -18,7 +18,6 @@ from ..errors import OptionError
 from ..frame import to_float
 from . import loaders
 from .face import Face, box_iou, points5_from_68
-from .mesh import mesh_landmarks
 
 BACKENDS = ("auto", "yunet", "dlib")
 LANDMARKS = (None, "68", "468")
@@ -162,6 +161,8 @@ def add_mesh(image: np.ndarray, faces: list[Face], model_path=None) -> list[Face
     """Set each face's ``landmarks`` to the 468-point MediaPipe Face Mesh (needs its weights)."""
     net = loaders.face_mesh(loaders.model_path("mediapipe_face", model_path))
     rgb = detector_input(image).astype(np.float32) / 255.0
+    from .mesh import mesh_landmarks  # torch is imported only when Face Mesh is used
+
     points, presence = mesh_landmarks(net, rgb, [f.box for f in faces], [f.points5 for f in faces])
     for face, pts, p in zip(faces, points, presence):
         face.landmarks = pts
