@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-from .errors import BianError, OutputError
+from .errors import BianError, InputError, OutputError
+from .frame import Frame
 from .media.images import is_image
+from .media.video import VideoReader
 from .pipeline.plan import build_plan
-from .pipeline.runner import run
+from .pipeline.runner import chain, run
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
                   ".wmv", ".flv", ".3gp", ".ogv", ".dv", ".mxf"}
@@ -25,19 +28,46 @@ def plan(input, output, **options):
     return build_plan(Path(input), Path(output), options)
 
 
-def restore(input, output, *, fresh: bool = False, quiet: bool = True, **options) -> dict:
+def restore(input, output, *, fresh: bool = False, quiet: bool = True, on_progress=None, **options) -> dict:
     """Restore ``input`` (an image, a video or a folder of them) into ``output``.
 
     Options are those of ``bian restore --help`` with underscores (``keep_grain=True``). A stopped run
-    resumes when called again with the same arguments; ``fresh=True`` starts over. Returns the run
-    summary (input, output, stages, frame counts, timing). Raises :class:`bian.BianError`.
+    resumes when called again with the same arguments; ``fresh=True`` starts over. ``on_progress`` is
+    called with the :class:`~bian.progress.Progress` after each video frame (an exception it raises stops
+    the run, resumable). Returns the run summary (input, output, stages, frame counts, timing).
+    Raises :class:`bian.BianError`.
     """
     input, output = Path(input), Path(output)
     if input.is_dir():
         return _restore_folder(input, output, fresh, quiet, options)
     if output.is_dir():
         output = output / input.name
-    return run(build_plan(input, output, options), fresh=fresh, quiet=quiet)
+    return run(build_plan(input, output, options), fresh=fresh, quiet=quiet, on_progress=on_progress)
+
+
+def preview(input, index: int = 0, **options) -> tuple[Frame, Frame]:
+    """Frame ``index`` of ``input`` before and after the restore ``options``, in memory; nothing is written.
+
+    The stages see the same neighbouring frames as in a full run, so "after" is the frame a full run
+    encodes (with a frame-rate stage: the first output frame at or after the input frame's time).
+    """
+    input = Path(input)
+    scratch = Path(tempfile.gettempdir()) / ("bian-preview.png" if is_image(input) else "bian-preview.mkv")
+    the_plan = build_plan(input, scratch, options)
+    if the_plan.kind == "image":
+        return the_plan.first_frame, next(chain(the_plan.stages, [the_plan.first_frame]))
+    index = min(max(0, int(index)), max(0, the_plan.source.frames - 1))
+    before, after = the_plan.context
+    frames = list(VideoReader(the_plan.info).frames(max(0, index - before), index + after + 1))
+    if not frames:
+        raise InputError("no frames could be decoded", input, "check the file plays")
+    source = next((f for f in frames if f.index == index), frames[-1])
+    result = None
+    for frame in chain(the_plan.stages, frames):
+        result = frame
+        if frame.time >= source.time:
+            break
+    return source, result
 
 
 def _restore_folder(folder: Path, out_dir: Path, fresh: bool, quiet: bool, options: dict) -> dict:

@@ -7,8 +7,10 @@ import time
 
 
 class Progress:
-    def __init__(self, total: int, label: str = "", quiet: bool = False, stream=None):
+    def __init__(self, total: int, label: str = "", quiet: bool = False, stream=None, callback=None):
         self.total = max(0, total)
+        self.callback = callback
+        """Called with this object after every update (the web UI's progress bar); may raise to stop the run."""
         self.label = label
         self.quiet = quiet
         self.stream = stream or sys.stderr
@@ -19,6 +21,8 @@ class Progress:
 
     def update(self, frames: int = 1) -> None:
         self.done += frames
+        if self.callback is not None:
+            self.callback(self)
         now = time.monotonic()
         if not self.quiet and now - self._last_draw >= (0.2 if self.tty else 5.0):
             self._last_draw = now

@@ -87,15 +87,17 @@ def prefetch(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
         thread.join()
 
 
-def run(plan: Plan, fresh: bool = False, quiet: bool = False) -> dict:
-    """Execute ``plan``; returns the run summary (also what the CLI prints as JSON)."""
+def run(plan: Plan, fresh: bool = False, quiet: bool = False, on_progress=None) -> dict:
+    """Execute ``plan``; returns the run summary (also what the CLI prints as JSON). ``on_progress`` is
+    called with the :class:`~bian.progress.Progress` after each video frame; an exception it raises stops
+    the run, leaving the finished segments for a resume."""
     started = time.monotonic()
     summary = {"input": str(plan.input), "output": str(plan.output), "kind": plan.kind,
                "stages": plan.describe()["stages"], "notes": list(plan.notes)}
     if plan.kind == "image":
         summary.update(_run_image(plan))
     else:
-        summary.update(_run_video(plan, fresh, quiet))
+        summary.update(_run_video(plan, fresh, quiet, on_progress))
     summary["seconds"] = round(time.monotonic() - started, 3)
     return summary
 
@@ -110,10 +112,10 @@ def _run_image(plan: Plan) -> dict:
     return {"frames_in": 1, "frames_out": 1, "size": [out.width, out.height], "notes_output": notes}
 
 
-def _run_video(plan: Plan, fresh: bool, quiet: bool) -> dict:
+def _run_video(plan: Plan, fresh: bool, quiet: bool, on_progress=None) -> dict:
     manifest = Manifest.open(work_dir_for(plan.output), plan.fingerprint(), plan.segment_frames, fresh)
     already = len(manifest.segments)
-    progress = Progress(plan.source.frames, label=plan.input.name, quiet=quiet)
+    progress = Progress(plan.source.frames, label=plan.input.name, quiet=quiet, callback=on_progress)
     try:
         if manifest.missing() != []:
             frames_out = encode_segments(plan, manifest, progress)
