@@ -6,6 +6,7 @@ file is a lossless remux of the segments (see :mod:`bian.media.mux`).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ class EncoderSettings:
     color_range: int
     color_primaries: int
     color_trc: int
+    threads: int = 0
+    """h264 encoder threads; 0 lets x264 choose from this machine's cores. Its output depends on the
+    count, so a job spread over machines fixes it (:func:`fixed_threads`)."""
 
     @property
     def high_bit(self) -> bool:
@@ -142,6 +146,16 @@ class SegmentWriter:
         self.partial.unlink(missing_ok=True)
 
 
+def fixed_threads(settings: EncoderSettings) -> EncoderSettings:
+    """``settings`` with the h264 thread count x264 would choose by itself on this machine (1.5 per core,
+    at most one per two rows of macroblocks), written out so that other machines encode the same bits."""
+    if settings.codec != "h264" or settings.threads:
+        return settings
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = max(1, min(cores * 3 // 2, (settings.height + 15) // 16 // 2))
+    return dataclasses.replace(settings, threads=threads)
+
+
 @functools.lru_cache(maxsize=1)
 def _has_avx512() -> bool:
     try:
@@ -172,6 +186,8 @@ def _add_video_stream(container, s: EncoderSettings):
     ctx.time_base = s.time_base
     if s.codec in ("h264", "h265"):
         ctx.thread_type = "FRAME"  # as the ffmpeg CLI does; PyAV's default is slice threading
+    if s.codec == "h264" and s.threads:
+        ctx.thread_count = s.threads
     if s.codec == "h265" and s.container in ("mp4", "mov"):
         ctx.codec_tag = "hvc1"  # what Apple players expect
     for name in ("colorspace", "color_range", "color_primaries", "color_trc"):

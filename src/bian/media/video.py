@@ -101,6 +101,64 @@ def _first_frame(container, stream, path):
     raise InputError("video stream has no frames", path, "the file may be truncated or empty")
 
 
+@dataclass(frozen=True)
+class PacketIndex:
+    """The video stream's packets read without decoding: how many frames it holds and, when every
+    packet has its own timestamp, each frame's pts in presentation order and which frames are keyframes,
+    so that a reader can start at the keyframe before frame *n* (a segment on a cluster worker) instead
+    of decoding from the beginning."""
+    count: int
+    pts: np.ndarray | None
+    """int64 pts of frame 0, 1, 2 … (sorted), or None when the stream's timestamps cannot number frames."""
+    keyframes: np.ndarray | None
+    """Frame numbers of the keyframes, ascending."""
+
+    def seek_point(self, start: int) -> int | None:
+        """The last keyframe at or before frame ``start``, or None when decoding from the beginning is as
+        good (or the only way)."""
+        if self.pts is None or start <= 0:
+            return None
+        k = int(np.searchsorted(self.keyframes, start, side="right")) - 1
+        return int(self.keyframes[k]) if k >= 0 and self.keyframes[k] > 0 else None
+
+    def seek_targets(self, origin: int) -> list[int]:
+        """Timestamps to seek to for keyframe ``origin``: its own pts, then the previous keyframe's, for
+        containers whose seeking lands a keyframe late (MPEG-TS seeks by decode time)."""
+        k = int(np.searchsorted(self.keyframes, origin))
+        return [int(self.pts[self.keyframes[j]]) for j in (k, k - 1) if j >= 0]
+
+    def number(self, pts: int | None) -> int | None:
+        """The frame number of a decoded frame's pts, None if no packet had it."""
+        if pts is None:
+            return None
+        k = int(np.searchsorted(self.pts, pts))
+        return k if k < len(self.pts) and self.pts[k] == pts else None
+
+
+def index_packets(info: VideoInfo) -> PacketIndex:
+    """Read the main video stream's packets (no decoding). Packets the demuxer marks as discarded (an
+    edit list's hidden lead-in) are not frames and are left out."""
+    pts, keys = [], []
+    with _open(info.path) as container:
+        try:
+            for packet in container.demux(container.streams.video[0]):
+                if packet.size and not packet.is_discard:
+                    pts.append(packet.pts)
+                    keys.append(packet.is_keyframe)
+        except av.error.FFmpegError as exc:
+            raise InputError(f"video is corrupt or truncated ({_reason(exc)})", info.path,
+                             "repair or re-export the file") from None
+    if not pts or any(p is None for p in pts) or len(set(pts)) != len(pts):
+        return PacketIndex(len(pts), None, None)
+    order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
+    key_numbers = np.flatnonzero(np.asarray(keys, dtype=bool)[order])
+    return PacketIndex(len(pts), np.asarray(pts, dtype=np.int64)[order], key_numbers)
+
+
+class _MissedKeyframe(Exception):
+    """The container did not land on the keyframe asked for (it has no exact index)."""
+
+
 class VideoReader:
     """Decodes the main video stream into upright RGB frames (uint8, or uint16 above 8 bits)."""
 
@@ -109,9 +167,23 @@ class VideoReader:
         self._format = "rgb48le" if info.bits > 8 else "rgb24"
         self._k = {90: 1, 180: 2, 270: 3}.get(info.rotation, 0)
 
-    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
+    def frames(self, start: int = 0, stop: int | None = None, index: PacketIndex | None = None) -> Iterator[Frame]:
         """Frames with index in [start, stop): decoded from the beginning, earlier ones skipped without
-        conversion (exact for every container, unlike seeking)."""
+        conversion (exact for every container, unlike seeking by time). With ``index`` (from
+        :func:`index_packets`) decoding starts at the keyframe before ``start`` instead, frames being
+        numbered by their pts; the first frame kept must be that keyframe, else it seeks one keyframe earlier,
+        then falls back to the beginning."""
+        origin = index.seek_point(start) if index is not None else None
+        for target in index.seek_targets(origin) if origin is not None else []:
+            try:
+                yield from self._decode(start, stop, index, origin, target)
+                return
+            except _MissedKeyframe:
+                continue
+        yield from self._decode(start, stop, None, None, None)
+
+    def _decode(self, start: int, stop: int | None, packets: PacketIndex | None, origin: int | None,
+                target: int | None) -> Iterator[Frame]:
         info = self.info
         tb = info.time_base
         fallback = Fraction(1, 25) if not info.rate else 1 / info.rate
@@ -119,8 +191,21 @@ class VideoReader:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             index, last_time, pending = 0, None, None
+            if origin is not None:
+                origin_pts = int(packets.pts[origin])
+                container.seek(target, stream=stream, backward=True, any_frame=False)
             try:
                 for av_frame in container.decode(stream):
+                    if origin is not None:  # number frames by pts; skip what comes before the keyframe
+                        if av_frame.pts is not None and av_frame.pts < origin_pts:
+                            continue
+                        number = packets.number(av_frame.pts)
+                        if last_time is None and number != origin:
+                            raise _MissedKeyframe
+                        if number is None:
+                            raise InputError(f"decoded frame at pts {av_frame.pts} has no packet", info.path,
+                                             "re-export the file, or restore it with the local executor")
+                        index = number
                     if av_frame.pts is not None:
                         time = av_frame.pts * tb
                     else:  # raw streams without timestamps: continue from the previous frame

@@ -12,13 +12,14 @@ import queue
 import threading
 import time
 from collections import deque
-from typing import Iterable, Iterator
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 from ..errors import InputError
 from ..frame import Frame
 from ..media import images as image_io
 from ..media.mux import assemble
-from ..media.video import VideoReader
+from ..media.video import PacketIndex, VideoReader
 from ..progress import Progress
 from ..stages.base import Stage, Window
 from .manifest import Manifest, work_dir_for
@@ -134,51 +135,64 @@ def _run_video(plan: Plan, fresh: bool, quiet: bool, on_progress=None) -> dict:
             "encoder": plan.encoder.describe(), "notes_output": notes}
 
 
-def encode_segments(plan: Plan, manifest: Manifest, progress: Progress | None = None,
-                    only: set[int] | None = None) -> int:
-    """Encode the segments the manifest lacks (or just ``only``), starting at the first one needed and
-    decoding the chain's look-behind context before it. Returns the number of frames encoded."""
+def encode_segments(plan: Plan, manifest: Manifest, progress: Progress | None = None) -> int:
+    """Encode the segments the manifest lacks, from the first one missing to the end of the input, and
+    record each in the manifest as it completes. Returns the number of frames encoded."""
+    encoded, total = encode_range(plan, manifest.first_missing(), None, lambda k: k not in manifest.segments,
+                                  lambda k: manifest.segment_file(k, plan.output.suffix), manifest.mark_done,
+                                  progress)
+    manifest.total_frames = total
+    manifest.save()
+    return encoded
+
+
+def encode_range(plan: Plan, first: int, last: int | None, wanted: Callable[[int], bool],
+                 segment_path: Callable[[int], Path], done: Callable[[int, Path | None, int], None],
+                 progress: Progress | None = None, index: PacketIndex | None = None) -> tuple[int, int | None]:
+    """Encode the ``wanted`` segments among ``first`` … ``last`` (None: to the end of the input), each into
+    ``segment_path(k)``, decoding the chain's context before ``first`` and after ``last`` so every frame is
+    the one a full run makes. ``done(k, path, frames)`` is called as each segment completes, with
+    ``(k, None, 0)`` for one that has no frames. With ``index`` the decoder seeks instead of decoding from
+    the beginning. Returns the frames encoded and the input's frame count once the end was reached."""
     from ..media.encode import SegmentWriter
 
     seg_len = plan.segment_frames
     before, after = plan.context
-    wanted = (lambda k: k in only) if only is not None else (lambda k: k not in manifest.segments)
-    first = min(only) if only is not None else manifest.first_missing()
-    last = max(only) if only is not None else None
     start = max(0, first * seg_len - before)
     stop = None if last is None else (last + 1) * seg_len + after
     reader = VideoReader(plan.info)
     seen = {"last": start - 1}
 
     def source():
-        for frame in reader.frames(start, stop):
+        for frame in reader.frames(start, stop, index):
             seen["last"] = frame.index
             if progress is not None and frame.index >= first * seg_len:
                 progress.update()
             yield frame
 
-    writer, current, encoded = None, None, 0
+    writer, current, encoded, finished = None, None, 0, set()
     try:
         for frame in chain(plan.stages, prefetch(source())):
             k = frame.index // seg_len
-            if not wanted(k):
+            if k < first or (last is not None and k > last) or not wanted(k):
                 continue
             if k != current:
                 if writer is not None:
-                    manifest.mark_done(current, writer.close(), writer.frames)
-                writer, current = SegmentWriter(plan.encoder, manifest.segment_file(k, plan.output.suffix)), k
+                    done(current, writer.close(), writer.frames)
+                    finished.add(current)
+                writer, current = SegmentWriter(plan.encoder, segment_path(k)), k
             writer.write(frame)
             encoded += 1
         if writer is not None:
-            manifest.mark_done(current, writer.close(), writer.frames)
+            done(current, writer.close(), writer.frames)
+            finished.add(current)
             writer = None
     finally:
         if writer is not None:
             writer.abort()
-    if stop is None or seen["last"] + 1 < stop:  # reached the end of the input
-        manifest.total_frames = seen["last"] + 1
-        for k in manifest.missing():  # segments whose frames a stage dropped entirely
-            if wanted(k):
-                manifest.mark_done(k, None, 0)
-        manifest.save()
-    return encoded
+    total = seen["last"] + 1 if stop is None or seen["last"] + 1 < stop else None
+    end = last + 1 if last is not None else max(1, -(-total // seg_len))
+    for k in range(first, end):  # segments whose frames a stage dropped, or past the end of the input
+        if k not in finished and wanted(k):
+            done(k, None, 0)
+    return encoded, total
