@@ -14,7 +14,7 @@ from .errors import BianError, OptionError
 from .pipeline import plan as plan_module
 from .pipeline.options import Option
 
-COMMANDS = ("restore", "demo")
+COMMANDS = ("restore", "demo", "serve")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", default="demo-out", help="folder for the results (default demo-out)")
     demo.add_argument("--seconds", type=float, default=4.0, help="length of the film (default 4)")
     _add_common(demo)
+
+    serve = sub.add_parser("serve", help="the web UI: restore and animate in the browser",
+                           description="Serve the web UI (needs `pip install bian[web]`). Jobs run one at a "
+                           "time, live in folders under --data and resume after a restart.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this "
+                       "machine only)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    serve.add_argument("--data", metavar="DIR", help="folder for jobs (default ~/.local/share/bian/web)")
+    serve.add_argument("--max-upload", type=float, default=1024, metavar="MB", help="largest upload accepted, "
+                       "in MB (default 1024)")
+    serve.add_argument("--jobs", type=int, default=1, metavar="N", help="jobs run at the same time (default 1)")
+    _add_common(serve)
     return parser
 
 
@@ -83,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             build_parser().print_help()
             return 2
+        if args.command == "serve":
+            from .web import serve
+            serve(args.host, args.port, args.data and Path(args.data), args.max_upload, args.jobs)
+            return 0
         if args.command == "demo":
             from .demo import run_demo
             summary = run_demo(Path(args.output), seconds=args.seconds, quiet=args.quiet)
