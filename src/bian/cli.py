@@ -50,6 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--fresh", action="store_true", help="ignore earlier unfinished work and start over")
     restore.add_argument("--plan", action="store_true", help="print the plan (stages, encoder) and exit")
     restore.add_argument("--summary", metavar="FILE", help="also write the JSON run summary to FILE")
+    scale = restore.add_argument_group("cluster (docs/SCALE.md)")
+    scale.add_argument("--executor", choices=("local", "ray"), default="local", help="local (this process, "
+                       "default) or ray: all inputs as one job on a Ray cluster, one task per segment")
+    scale.add_argument("--address", metavar="ADDR", help="Ray cluster: auto, host:port or ray://host:port "
+                       "(default: $RAY_ADDRESS, else a Ray started on this machine)")
+    scale.add_argument("--task-cpus", type=float, default=1.0, metavar="N", help="CPUs each Ray task reserves "
+                       "(default 1)")
+    scale.add_argument("--task-gpus", type=float, metavar="N", help="GPUs each Ray task reserves (default 1 "
+                       "when the cluster has GPUs, else 0; 0.5 runs two tasks per GPU)")
     general = restore.add_argument_group("output")
     for option in plan_module.GENERAL_OPTIONS:
         _add_option(general, option)
@@ -135,13 +144,9 @@ def _restore(args) -> dict | None:
     if args.plan:
         target = output / inputs[0].name if output.is_dir() else output
         return api.plan(inputs[0], target, **options).describe()
-    if len(inputs) > 1:
-        output.mkdir(parents=True, exist_ok=True)
-        summaries = [api.restore(p, output / p.name, fresh=args.fresh, quiet=args.quiet, **options)
-                     for p in inputs]
-        summary = {"inputs": [str(p) for p in inputs], "output": str(output), "items": summaries}
-    else:
-        summary = api.restore(inputs[0], output, fresh=args.fresh, quiet=args.quiet, **options)
+    summary = api.restore(inputs if len(inputs) > 1 else inputs[0], output, fresh=args.fresh, quiet=args.quiet,
+                          executor=args.executor, address=args.address, task_cpus=args.task_cpus,
+                          task_gpus=args.task_gpus, **options)
     if args.summary:
         Path(args.summary).write_text(json.dumps(summary, indent=1, default=str))
     return summary
