@@ -9,8 +9,8 @@ whose receptive field is huge (RRDBNet: ~350 pixels) are split into several step
 so that each step's halo stays small; the whole-image feature maps between steps are kept in
 memory at the input resolution.
 
-Tile sides come from the memory budget; when a tile still runs out of memory, it is halved and
-retried.
+Tile sides come from the memory budget (and tiles of equal size are batched when several fit);
+when a tile still runs out of memory, it is halved and retried.
 """
 from __future__ import annotations
 
@@ -57,32 +57,45 @@ def tile_side(step: Step, budget: int, bytes_per_value: int, batch: int = 1) -> 
     return max(MIN_TILE, math.isqrt(int(pixels)) - 2 * step.halo)
 
 
+def _windows(length: int, tile: int, halo: int, align: int) -> list[tuple[int, int, int, int]]:
+    """(core start, core end, crop start, crop end) along one axis.
+
+    Every crop has the same length (core + 2·halo, or the whole axis), shifted inward at the image
+    edges; a core pixel then always has its full halo inside the crop or sits against the true
+    image edge, exactly as in a whole-image pass. Equal crops share one set of compiled kernels
+    and can be batched.
+    """
+    spans = _spans(length, tile, align)
+    size = min(length, max(b - a for a, b in spans) + 2 * halo)
+    return [(a, b, c, c + size) for a, b in spans
+            for c in [min(max(0, a - halo), length - size)]]
+
+
 def run_step(step: Step, x: torch.Tensor, tile: int, device: torch.device, dtype: torch.dtype,
-             out_device: torch.device | None = None) -> torch.Tensor:
-    """Apply ``step`` to N×C×H×W ``x`` in tiles of at most ``tile``×``tile`` input pixels (core)."""
+             out_device: torch.device | None = None, batch: int = 1) -> torch.Tensor:
+    """Apply ``step`` to N×C×H×W ``x`` in tiles of at most ``tile``×``tile`` input pixels (core),
+    ``batch`` tiles per call."""
     n, _c, h, w = x.shape
-    out_device = out_device or x.device
     align = step.align
     halo = -(-step.halo // align) * align
     tile = max(align, tile // align * align)
+    tiles = [(ys, xs) for ys in _windows(h, tile, halo, align) for xs in _windows(w, tile, halo, align)]
+    s = step.scale
     out = None
-    for y0, y1 in _spans(h, tile, align):
-        for x0, x1 in _spans(w, tile, align):
-            cy0, cy1 = max(0, y0 - halo), min(h, y1 + halo)
-            cx0, cx1 = max(0, x0 - halo), min(w, x1 + halo)
-            crop = x[..., cy0:cy1, cx0:cx1].to(device=device, dtype=dtype,
-                                                 memory_format=torch.channels_last)
-            with torch.inference_mode():
-                result = step.fn(crop)
-            if out is None:
-                out = torch.empty((n, result.shape[1], int(h * step.scale), int(w * step.scale)),
-                                  dtype=result.dtype, device=out_device).contiguous(memory_format=torch.channels_last)
-            s = step.scale
+    for first in range(0, len(tiles), batch):
+        group = tiles[first:first + batch]
+        crops = torch.cat([x[..., cy0:cy1, cx0:cx1] for (_, _, cy0, cy1), (_, _, cx0, cx1) in group])
+        with torch.inference_mode():
+            result = step.fn(crops.to(device=device, dtype=dtype, memory_format=torch.channels_last))
+        if out is None:
+            out = torch.empty((n, result.shape[1], int(h * s), int(w * s)), dtype=result.dtype,
+                              device=out_device or x.device).contiguous(memory_format=torch.channels_last)
+        for k, ((y0, y1, cy0, _), (x0, x1, cx0, _)) in enumerate(group):
             oy, ox = int((y0 - cy0) * s), int((x0 - cx0) * s)
             hh, ww = int((y1 - y0) * s), int((x1 - x0) * s)
             out[..., int(y0 * s):int(y0 * s) + hh, int(x0 * s):int(x0 * s) + ww] = \
-                result[..., oy:oy + hh, ox:ox + ww].to(out_device)
-            del result, crop
+                result[k * n:(k + 1) * n, :, oy:oy + hh, ox:ox + ww].to(out.device)
+        del result, crops
     return out
 
 
@@ -97,10 +110,13 @@ def run_steps(steps: list[Step], x: torch.Tensor, device: torch.device, dtype: t
     bytes_per_value = torch.finfo(dtype).bits // 8
     for index, step in enumerate(steps):
         last = index == len(steps) - 1
-        side = tile or tile_side(step, memory_budget(device), bytes_per_value, x.shape[0])
+        budget = memory_budget(device)
+        side = tile or tile_side(step, budget, bytes_per_value, x.shape[0])
         while True:
+            crop_bytes = (side + 2 * step.halo) ** 2 * step.values_per_pixel * bytes_per_value * x.shape[0]
+            batch = max(1, budget // max(1, crop_bytes))
             try:
-                x = run_step(step, x, side, device, dtype, out_device if last else device)
+                x = run_step(step, x, side, device, dtype, out_device if last else device, batch)
                 break
             except Exception as error:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
                 if not is_out_of_memory(error):

@@ -1,0 +1,206 @@
+"""Super-resolution benchmark: speed against the ncnn engine, quality against bicubic and Lanczos.
+
+    python benchmarks/bench_upscale.py speed   [--threads 2] [--rounds 3]
+    python benchmarks/bench_upscale.py quality [--frames 12] [--crop 192]
+    python benchmarks/bench_upscale.py crops   (before/after PNGs into bench-out/upscale/, not committed)
+
+speed: the same ncnn files, the same input and thread count, run by the ``ncnn`` engine (its default
+CPU options, which use its fastest paths) and by bian in fp32 and bf16; rounds alternate between the
+engines so machine load hits all alike; best round reported. Also the bf16-vs-fp32 output difference.
+
+quality: clean crops of real photos (../shared/data/photos) and film frames
+(../shared/data/film/frames_002) are blurred (Gaussian σ 0.5·factor), shrunk ×2 or ×4 (antialiased
+area), given Gaussian noise (σ 0.01) and enlarged back. PSNR/SSIM against the clean crop; on the film
+frames also a temporal flicker figure: the mean absolute error of frame-to-frame differences,
+|Δresult − Δclean| in 8-bit levels (noise or texture that changes from frame to frame raises it).
+Prints markdown tables for docs/BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from skimage.metrics import structural_similarity
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from damage import load_frames, psnr  # noqa: E402
+
+from bian.models import catalogue, loader  # noqa: E402
+from bian.stages.resize import lanczos  # noqa: E402
+from bian.stages.upscale import enlarge, finish, super_resolve  # noqa: E402
+
+SHARED = Path(os.environ.get("BIAN_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+OUT = Path(__file__).resolve().parents[1] / "bench-out" / "upscale"
+
+
+# ---------------------------------------------------------------- speed
+
+def _ncnn_net(name: str, threads: int):
+    import ncnn
+    param, weights = catalogue.find_files(name)
+    net = ncnn.Net()
+    net.opt.use_vulkan_compute = False
+    net.opt.num_threads = threads
+    net.load_param(str(param))
+    net.load_model(str(weights))
+
+    def run(chw: np.ndarray) -> np.ndarray:
+        ex = net.create_extractor()
+        ex.input("data", ncnn.Mat(chw))
+        _, out = ex.extract("output")
+        return np.array(out)
+    return run
+
+
+def bench_speed(threads: int, rounds: int) -> None:
+    if importlib.util.find_spec("ncnn") is None:
+        sys.exit("the ncnn package is needed: pip install ncnn")
+    torch.set_num_threads(threads)
+    print(f"\n### Speed: CPU, {threads} threads, best of {rounds} alternating rounds\n")
+    print("| model | input | ncnn engine s | bian fp32 s | bian bf16 s | fp32 / ncnn | bf16 / ncnn | "
+          "bf16 vs fp32: max abs | mean abs | PSNR dB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rng = np.random.default_rng(0)
+    frame = load_frames(SHARED / "data/film/frames_002", 0, 1)[0]
+    for name, size in (("realesrgan-x4plus", 64), ("realesr-animevideov3-x4", 256)):
+        chw = np.ascontiguousarray(frame[100:100 + size, 150:150 + size].transpose(2, 0, 1))
+        run_ncnn = _ncnn_net(name, threads)
+        fp32 = loader.load(name).to(torch.device("cpu"), torch.float32)
+        bf16 = loader.load(name).to(torch.device("cpu"), torch.bfloat16)
+        x = torch.from_numpy(chw)[None]
+        runs = {"ncnn": lambda: run_ncnn(chw), "fp32": lambda: fp32.run(x), "bf16": lambda: bf16.run(x)}
+        for fn in runs.values():  # warm-up: kernel selection, allocations
+            fn()
+        best = {k: float("inf") for k in runs}
+        for _ in range(rounds):
+            for key in rng.permutation(list(runs)):
+                start = time.perf_counter()
+                runs[key]()
+                best[key] = min(best[key], time.perf_counter() - start)
+        a, b = fp32.run(x).numpy(), bf16.run(x).numpy()
+        diff = np.abs(a - b)
+        print(f"| {name} | {size}×{size} | {best['ncnn']:.2f} | {best['fp32']:.2f} | {best['bf16']:.2f} | "
+              f"{best['ncnn'] / best['fp32']:.2f}× | {best['ncnn'] / best['bf16']:.2f}× | {diff.max():.4f} | "
+              f"{diff.mean():.5f} | {psnr(b, a):.1f} |")
+
+
+# ---------------------------------------------------------------- quality
+
+def degrade(clean: np.ndarray, factor: int, rng: np.random.Generator) -> np.ndarray:
+    """Blur, shrink by ``factor`` (area), add Gaussian noise σ 0.01; float32 in [0, 1]."""
+    h, w = clean.shape[:2]
+    blurred = cv2.GaussianBlur(clean, (0, 0), 0.5 * factor)
+    small = cv2.resize(blurred, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+    return np.clip(small + rng.normal(0, 0.01, small.shape).astype(np.float32), 0, 1)
+
+
+def bicubic(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    return np.clip(cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC), 0, 1)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    return float(structural_similarity(a, b, channel_axis=2, data_range=1.0))
+
+
+def flicker(frames: list[np.ndarray], clean: np.ndarray) -> float:
+    """Mean |Δresult − Δclean| over consecutive frames, in 8-bit levels."""
+    errors = [np.abs((frames[i] - frames[i - 1]) - (clean[i] - clean[i - 1])).mean() for i in range(1, len(frames))]
+    return float(np.mean(errors) * 255)
+
+
+MODELS = ("realesrgan-x4plus", "realesr-animevideov3-x4")
+STRENGTHS = (1.0, 0.65, 0.5)
+
+
+def _methods(lr: np.ndarray, w: int, h: int, models: dict) -> dict[str, np.ndarray]:
+    out = {"bicubic": bicubic(lr, w, h), "lanczos": lanczos(lr, w, h)}
+    for name, model in models.items():
+        network = enlarge(lr, w, h, model)  # once; each strength is the stage's own finish of it
+        for s in STRENGTHS:
+            out[f"{name} s={s:g}"] = finish(network, lr, w, h, s)
+    return out
+
+
+def _photo_crops(crop: int) -> list[np.ndarray]:
+    crops = []
+    for path in sorted((SHARED / "data/photos/old").glob("*.png")) + sorted((SHARED / "data/photos/historical").glob("*"))[:6]:
+        image = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+        h, w = image.shape[:2]
+        if min(h, w) >= crop:
+            top, left = (h - crop) // 2, (w - crop) // 2
+            crops.append(np.ascontiguousarray(image[top:top + crop, left:left + crop]))
+    return crops
+
+
+def bench_quality(frames: int, crop: int) -> None:
+    models = {name: loader.load(name).to(torch.device("cpu"), torch.bfloat16) for name in MODELS}
+    photos = _photo_crops(crop)
+    film = load_frames(SHARED / "data/film/frames_002", 0, frames, crop=(160, 224, crop, crop))
+    for factor in (2, 4):
+        rng = np.random.default_rng(factor)
+        scores: dict[str, list] = {}
+        for clean in photos:
+            lr = degrade(clean, factor, rng)
+            for key, result in _methods(lr, crop, crop, models).items():
+                scores.setdefault(key, [[], [], [], []])
+                scores[key][0].append(psnr(result, clean))
+                scores[key][1].append(ssim(result, clean))
+        film_out: dict[str, list] = {}
+        for clean in film:
+            lr = degrade(clean, factor, rng)
+            for key, result in _methods(lr, crop, crop, models).items():
+                film_out.setdefault(key, []).append(result)
+                scores[key][2].append(psnr(result, clean))
+                scores[key][3].append(ssim(result, clean))
+        print(f"\n### Quality ×{factor}: {len(photos)} photo crops and {len(film)} film frames, {crop}×{crop} "
+              f"(bf16)\n")
+        print("| method | photos PSNR dB | photos SSIM | film PSNR dB | film SSIM | film flicker (8-bit levels) |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for key, (p_psnr, p_ssim, f_psnr, f_ssim) in scores.items():
+            print(f"| {key} | {np.mean(p_psnr):.2f} | {np.mean(p_ssim):.4f} | {np.mean(f_psnr):.2f} | "
+                  f"{np.mean(f_ssim):.4f} | {flicker(film_out[key], film):.2f} |")
+
+
+def write_crops(crop: int = 128) -> None:
+    """Before/after PNGs of one photo and one film frame at ×4 (input, Lanczos, bian default, clean)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    model = loader.load("realesrgan-x4plus").to(torch.device("cpu"), torch.bfloat16)
+    rng = np.random.default_rng(4)
+    sources = {"photo": _photo_crops(crop)[2], "film": load_frames(SHARED / "data/film/frames_002", 0, 1,
+                                                                    crop=(200, 260, crop, crop))[0]}
+    for label, clean in sources.items():
+        lr = degrade(clean, 4, rng)
+        panels = [cv2.resize(lr, (crop, crop), interpolation=cv2.INTER_NEAREST), lanczos(lr, crop, crop),
+                  super_resolve(lr, crop, crop, model), clean]
+        strip = np.concatenate(panels, axis=1)
+        path = OUT / f"{label}_x4_input_lanczos_bian_clean.png"
+        cv2.imwrite(str(path), cv2.cvtColor((strip * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR))
+        print(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("speed", "quality", "crops"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--frames", type=int, default=12)
+    parser.add_argument("--crop", type=int, default=192)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.what == "speed":
+        bench_speed(args.threads, args.rounds)
+    elif args.what == "quality":
+        bench_quality(args.frames, args.crop)
+    else:
+        write_crops()
+
+
+if __name__ == "__main__":
+    main()
