@@ -10,10 +10,14 @@ VPY=.venv/bin/python
 # A CPU build of torch; an unpinned torch would pull several GB of CUDA packages.
 "$VPY" -c "import torch" 2>/dev/null || "$VPY" -m pip install -q "torch==2.13.0"
 if [ "${1:-}" = "--test" ]; then
-    "$VPY" -m pip install -q -e ".[test]"
-    if ! command -v ffmpeg >/dev/null; then
+    "$VPY" -m pip install -q -e ".[test,web]"
+    # ffmpeg: comparison anchor; chromium: the web UI's browser tests (Playwright drives it, no browser download)
+    missing=""
+    command -v ffmpeg >/dev/null || missing="$missing ffmpeg"
+    command -v chromium >/dev/null || missing="$missing chromium"
+    if [ -n "$missing" ]; then
         SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-        $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg >/dev/null
+        $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
     fi
 else
     "$VPY" -m pip install -q -e .

@@ -158,12 +158,6 @@ def _restore_tab(gr, queue: JobQueue, prefix: str, kind: str) -> None:
             return current, "", views.error_html(exc.line())
         return job.id, "", views.status_html(queue, job)
 
-    def on_cancel(current):
-        job = queue.get(current)
-        if job is None or not queue.cancel(job.id):
-            return views.status_html(queue, job)
-        return views.status_html(queue, job).replace("</div>", " — cancelling…</div>", 1)
-
     def on_tick(current, seen, index):
         job = queue.get(current)
         if job is None:
@@ -185,7 +179,7 @@ def _restore_tab(gr, queue: JobQueue, prefix: str, kind: str) -> None:
     preset.change(on_preset, preset, components)
     preview_button.click(on_preview, [upload, frame, *components], [status, slider], concurrency_limit=1)
     run_button.click(on_run, [upload, job_id, *components], [job_id, shown, status])
-    cancel_button.click(on_cancel, job_id, status)
+    cancel_button.click(lambda current: _cancel(queue, current), job_id, status)
     gr.Timer(1.0).tick(on_tick, [job_id, shown, frame], [status, slider, videos, download, shown],
                        concurrency_limit=None, show_progress="hidden")
     frame.release(on_frame, [job_id, frame], slider)
@@ -193,7 +187,84 @@ def _restore_tab(gr, queue: JobQueue, prefix: str, kind: str) -> None:
 
 
 def _animate_tab(gr, queue: JobQueue) -> None:
-    gr.Markdown("Portrait animation (`bian.animate`) is not in this build yet.")
+    try:
+        from ..animate import DEFAULT, PRESETS
+    except ImportError:
+        gr.Markdown("Portrait animation (`bian.animate`) is not in this build.")
+        return
+    with gr.Row():
+        with gr.Column(scale=1):
+            upload = gr.File(label="Portrait", file_types=sorted(FORMATS), type="filepath",
+                             elem_id="animate-upload")
+            motion = gr.CheckboxGroup(list(PRESETS), value=list(DEFAULT), label="Motion",
+                                      elem_id="animate-motion")
+            duration = gr.Slider(1, 12, value=6, step=0.5, label="Seconds", elem_id="animate-duration")
+            strength = gr.Slider(0, 2, value=1, step=0.1, label="Strength of the motion",
+                                 elem_id="animate-strength")
+            seed = gr.Number(0, precision=0, label="Variation (seed)", elem_id="animate-seed")
+            restore = gr.Checkbox(False, label="Restore the face first", elem_id="animate-restore")
+            with gr.Accordion("Copy the motion of a driving video instead", open=False):
+                driving = gr.File(label="Driving video", file_types=sorted(VIDEO_SUFFIXES), type="filepath",
+                                  elem_id="animate-driving")
+                audio = gr.Checkbox(False, label="Keep the driving video's sound", elem_id="animate-audio")
+            with gr.Row():
+                run_button = gr.Button("Animate", variant="primary", elem_id="animate-run")
+                cancel_button = gr.Button("Cancel", variant="stop", elem_id="animate-cancel")
+        with gr.Column(scale=1):
+            status = gr.HTML(views.status_html(queue, None), elem_id="animate-status")
+            portrait = gr.Image(label="Portrait", type="numpy", interactive=False, elem_id="animate-portrait")
+            result = gr.HTML("", elem_id="animate-result-box")
+            download = gr.HTML("", elem_id="animate-download")
+    job_id, shown = gr.State(""), gr.State("")
+
+    def on_upload(path):
+        if not path:
+            return views.status_html(queue, None), None
+        try:
+            rgb = views.to_rgb8(views.frame_at(Path(path), 0))
+        except BianError as exc:
+            return views.error_html(exc.line()), None
+        return f'<div class="bian-status bian-idle">{Path(path).name}: {rgb.shape[1]}×{rgb.shape[0]}.</div>', rgb
+
+    def on_run(path, current, motions, seconds, amount, variation, restore_first, drive, keep_audio):
+        if not path:
+            return current, "", views.error_html("choose a portrait first")
+        active = queue.get(current)
+        if active is not None and active.active:
+            return current, "", views.error_html("this tab's job is still running: wait or cancel it")
+        options = {"motion": ",".join(motions) or None, "duration": None if drive else float(seconds),
+                   "strength": float(amount), "seed": int(variation or 0), "restore": bool(restore_first),
+                   "audio": bool(keep_audio and drive)}
+        try:
+            job = queue.submit("animate", Path(path), Path(path).name, options,
+                               {"driving": [Path(drive)] if drive else []}, validate=validate_job("animate"))
+        except BianError as exc:
+            return current, "", views.error_html(exc.line())
+        return job.id, "", views.status_html(queue, job)
+
+    def on_tick(current, seen):
+        job = queue.get(current)
+        if job is None:
+            return gr.update(), gr.update(), gr.update(), seen
+        key = f"{job.id}:{job.state}"
+        if key == seen:
+            return views.status_html(queue, job), gr.update(), gr.update(), seen
+        return (views.status_html(queue, job), views.result_html(queue, job, "animate-result"),
+                views.download_html(queue, job, "animate-download-link"), key)
+
+    upload.change(on_upload, upload, [status, portrait])
+    run_button.click(on_run, [upload, job_id, motion, duration, strength, seed, restore, driving, audio],
+                     [job_id, shown, status])
+    cancel_button.click(lambda current: _cancel(queue, current), job_id, status)
+    gr.Timer(1.0).tick(on_tick, [job_id, shown], [status, result, download, shown], concurrency_limit=None,
+                       show_progress="hidden")
+
+
+def _cancel(queue: JobQueue, current: str) -> str:
+    job = queue.get(current)
+    if job is None or not queue.cancel(job.id):
+        return views.status_html(queue, job)
+    return views.status_html(queue, job).replace("</div>", " — cancelling…</div>", 1)
 
 
 def _editor_value(rgb: np.ndarray) -> dict:

@@ -262,8 +262,8 @@ def _takes_many(option: str) -> bool:
 def run_job(job: Job, input: Path, output: Path, options: dict, on_progress) -> dict:
     """The default runner: the bian API, nothing else."""
     if job.kind == "animate":
-        from .. import animate
-        return animate(input, output, **options)
+        from ..animate import animate
+        return animate(input, output, **{k: v for k, v in options.items() if v is not None})
     from ..api import restore
     return restore(input, output, on_progress=on_progress, **options)
 

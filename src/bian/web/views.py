@@ -83,6 +83,14 @@ def videos_html(queue: JobQueue, job: Job | None, elem: str) -> str:
             '<figcaption>After</figcaption></figure></div>')
 
 
+def result_html(queue: JobQueue, job: Job | None, elem: str) -> str:
+    """A finished animation, playing in a loop."""
+    if job is None or job.state != "done":
+        return ""
+    return (f'<video id="{elem}" src="{url(job, "output", job.output)}" controls autoplay loop muted '
+            'style="width:100%"></video>')
+
+
 def jobs_html(queue: JobQueue) -> str:
     rows = []
     for job in queue.listing():

@@ -1,0 +1,399 @@
+"""The web UI end to end: `bian serve` in a subprocess, driven by headless Chromium through Playwright.
+
+Needs the `web` extra (gradio), the `playwright` Python package and Debian's `chromium` (scripts/setup.sh
+--test installs all three; no browser is downloaded). Skips with the reason when one is missing.
+Screenshots go to test-artifacts/web/.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from media_factory import audio_packet_hash, audio_seconds, ffmpeg, frame_hashes, need_ffmpeg
+
+pytest.importorskip("gradio", reason="the web UI needs the web extra: pip install -e '.[web]'")
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not os.path.exists(CHROMIUM):
+    pytest.skip("browser tests need Debian's chromium (scripts/setup.sh --test installs it)", allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+JOB_TIMEOUT = 120_000  # ms; a loaded 2-core CI machine
+
+
+class Server:
+    """`bian serve` in its own process group, so a test can kill it like a crash would."""
+
+    def __init__(self, data: Path, max_upload_mb: float = 20):
+        self.data, self.max_upload = data, max_upload_mb
+        self.proc = None
+        self.port = 0
+
+    def start(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        log = open(self.data.parent / f"server-{self.port}.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bian.cli", "serve", "--port", str(self.port), "--data", str(self.data),
+             "--max-upload", str(self.max_upload)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"bian serve exited: {Path(log.name).read_text()[-2000:]}")
+            try:
+                if self.get("/")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError("bian serve did not start in 120 s")
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def get(self, raw_path: str) -> tuple[int, bytes]:
+        """GET with the path sent exactly as given (no client-side ``..`` clean-up)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request("GET", raw_path)
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def jobs(self) -> list[dict]:
+        return [json.loads(p.read_text()) for p in sorted((self.data / "jobs").glob("*/job.json"))]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("web") / "data")
+    srv.start()
+    yield srv
+    srv.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(server.url)
+    page.wait_for_selector("#photo-upload")
+    yield page
+    context.close()
+
+
+def film_clip(shared, folder: Path, seconds: int) -> Path:
+    """The first seconds of the real damaged film (432×320, 29 fps) with a 440 Hz AAC tone as its sound."""
+    need_ffmpeg()
+    path = folder / f"reel{seconds}.mp4"
+    ffmpeg("-t", str(seconds), "-i", str(shared / "data/film/remaster_clip.mp4"), "-f", "lavfi", "-i",
+           f"sine=frequency=440:sample_rate=48000:duration={seconds}", "-map", "0:v", "-map", "1:a",
+           "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip(shared, tmp_path_factory) -> Path:
+    """2 s, 58 frames."""
+    return film_clip(shared, tmp_path_factory.mktemp("clips"), 2)
+
+
+@pytest.fixture(scope="module")
+def reel(shared, tmp_path_factory) -> Path:
+    """4 s, 116 frames: long enough to be caught mid-job."""
+    return film_clip(shared, tmp_path_factory.mktemp("reels"), 4)
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def tab(page, name: str) -> None:
+    page.click(f"#tab-{name}-button")
+
+
+def upload(page, prefix: str, path: Path) -> None:
+    page.locator(f"#{prefix}-upload input[type=file]").set_input_files(str(path))
+
+
+def set_option(page, prefix: str, group: str, name: str, value) -> None:
+    """Open the option's group and set it (checkbox, number or text box)."""
+    field = page.locator(f"#{prefix}-opt-{name}")
+    if not field.is_visible():
+        page.click(f"#{prefix}-group-{group}")
+    if isinstance(value, bool):
+        field.locator("input[type=checkbox]").set_checked(value)
+    else:
+        field.locator("input, textarea").first.fill(str(value))
+
+
+def has_option(name: str) -> bool:
+    from bian.pipeline.plan import all_options
+    return any(o.name == name for o in all_options())
+
+
+def slider_images(page, prefix: str) -> list[str]:
+    return [img.get_attribute("src") for img in page.locator(f"#{prefix}-slider img").all()]
+
+
+def download(page, link: str, target: Path) -> Path:
+    with page.expect_download() as info:
+        page.click(link)
+    info.value.save_as(str(target))
+    return target
+
+
+def restore_options() -> dict:
+    """Repair when this build has the stage, and a half-size resize so the result's size proves the
+    options reached the plan."""
+    return {"repair": True, "scale": 0.5} if has_option("repair") else {"scale": 0.5}
+
+
+def fill(page, prefix: str, options: dict) -> None:
+    groups = {"repair": "repair", "scale": "resize", "segment_seconds": "output"}
+    for name, value in options.items():
+        set_option(page, prefix, groups[name], name, value)
+
+
+# --- 1. photo: repair → preview → slider → restore → download --------------------------------------------------
+def test_photo_restore_slider_download(page, server, shared, tmp_path):
+    from bian import api
+
+    photo = shared / "data/photos/scratched/a.png"
+    width, height = Image.open(photo).size
+    upload(page, "photo", photo)
+    page.wait_for_selector("#photo-status:has-text('Preview or restore')")
+    options = restore_options()
+    fill(page, "photo", options)
+    page.click("#photo-preview")
+    page.wait_for_selector("#photo-status:has-text('Preview')")
+    page.click("#photo-run")
+    page.wait_for_selector("#photo-download-link", timeout=JOB_TIMEOUT)
+    assert "done" in page.inner_text("#photo-status")
+    images = slider_images(page, "photo")
+    assert len(images) == 2 and images[0] != images[1]  # before and after, one over the other
+    shot(page, "photo")
+
+    result = download(page, "#photo-download-link", tmp_path / "result.png")
+    with Image.open(result) as img:
+        img.verify()
+    with Image.open(result) as img:
+        assert img.size == (round(width * 0.5), round(height * 0.5))
+        served = np.asarray(img.convert("RGB"))
+    direct = tmp_path / "direct.png"  # the page adds nothing: the same as the API with the same options
+    api.restore(photo, direct, **options)
+    assert np.array_equal(served, np.asarray(Image.open(direct).convert("RGB")))
+
+
+# --- 1. a bad upload -----------------------------------------------------------------------------------------
+def test_bad_upload_shows_clear_message(page, server, tmp_path):
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("this is a letter, not a photograph\n" * 20)
+    before = len(server.jobs())
+    upload(page, "photo", fake)
+    error = page.wait_for_selector("#photo-status .bian-error")
+    message = error.inner_text()
+    assert "holiday.jpg" in message and "image" in message.lower()
+    page.click("#photo-run")  # restoring it anyway is refused with the same message and makes no job
+    page.wait_for_timeout(1500)
+    assert page.locator("#photo-status .bian-error").count() == 1
+    assert "holiday.jpg" in page.inner_text("#photo-status")
+    assert len(server.jobs()) == before
+    shot(page, "bad-upload")
+
+
+# --- 1. film: preview a frame, restore, frame count and audio kept, side by side -----------------------------
+def test_film_restore_keeps_frames_and_audio(page, server, clip, tmp_path):
+    tab(page, "film")
+    upload(page, "film", clip)
+    page.wait_for_selector("#film-status:has-text('58 frames')")
+    fill(page, "film", restore_options())
+    page.locator("#film-frame input[type=number]").fill("20")
+    page.locator("#film-frame input[type=number]").press("Enter")
+    page.click("#film-preview")
+    page.wait_for_selector("#film-status:has-text('Preview of frame 20')", timeout=JOB_TIMEOUT)
+    assert len(slider_images(page, "film")) == 2
+    page.click("#film-run")
+    page.wait_for_selector("#film-download-link", timeout=JOB_TIMEOUT)
+    assert page.locator("#film-videos video").count() == 2  # side-by-side playback
+    page.click("#film-play")
+    assert len(slider_images(page, "film")) == 2
+    shot(page, "film")
+
+    result = download(page, "#film-download-link", tmp_path / "reel_restored.mp4")
+    assert len(frame_hashes(result)) == len(frame_hashes(clip)) == 58
+    with av.open(str(result)) as c:
+        assert (c.streams.video[0].width, c.streams.video[0].height) == (216, 160)
+    assert audio_packet_hash(result) == audio_packet_hash(clip)  # the sound copied untouched
+    assert abs(audio_seconds(result) - audio_seconds(clip)) < 1e-6
+
+
+# --- 2. two jobs at once: the second waits in line, both finish ---------------------------------------------
+def test_two_jobs_queue(browser, server, reel, clip):
+    long_film = reel  # still running when the second job arrives
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        pages.append(context.new_page())
+        pages[-1].goto(server.url)
+        pages[-1].wait_for_selector("#photo-upload")
+        tab(pages[-1], "film")
+    first, second = pages
+    upload(first, "film", long_film)
+    upload(second, "film", clip)
+    for p in pages:
+        p.wait_for_selector("#film-status:has-text('Preview or restore')")
+        fill(p, "film", {"scale": 0.5})
+    first.click("#film-run")
+    first.wait_for_selector("#film-status [data-state]")
+    second.click("#film-run")
+    queued = second.wait_for_selector("#film-status [data-state=queued]")
+    assert queued.get_attribute("data-position") == "1"
+    assert "position 1" in queued.inner_text() and "1 job ahead" in queued.inner_text()
+    shot(second, "queued")
+    for p in pages:
+        p.wait_for_selector("#film-download-link", timeout=JOB_TIMEOUT)
+    jobs = [j for j in server.jobs() if j["label"] in (long_film.name, clip.name)][-2:]
+    assert [j["state"] for j in jobs] == ["done", "done"]
+    assert jobs[1]["started"] >= jobs[0]["finished"]  # one heavy job at a time
+    for p in pages:
+        p.context.close()
+
+
+# --- 1. animation from a portrait ----------------------------------------------------------------------------
+def test_animate_portrait(page, server, shared, tmp_path):
+    pytest.importorskip("bian.animate", reason="portrait animation is not in this build")
+    portrait = shared / "data/animate/s0.jpg"
+    tab(page, "animate")
+    upload(page, "animate", portrait)
+    page.wait_for_selector("#animate-status:has-text('600×704')")
+    for box in page.locator("#animate-motion input[type=checkbox]").all():
+        box.set_checked(box.evaluate("b => b.parentElement.textContent.trim() === 'blink'"))
+    page.locator("#animate-duration input[type=number]").fill("1")
+    page.locator("#animate-duration input[type=number]").press("Enter")
+    page.click("#animate-run")
+    page.wait_for_selector("#animate-download-link", timeout=JOB_TIMEOUT)
+    assert page.locator("#animate-result").count() == 1
+    shot(page, "animate")
+
+    result = download(page, "#animate-download-link", tmp_path / "portrait.mp4")
+    with av.open(str(result)) as c:
+        stream = c.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24").astype(np.int16) for f in c.decode(stream)]
+    assert len(frames) == 25 and frames[0].shape == (704, 600, 3)
+    moved = max(np.abs(f - frames[0]).max() for f in frames)
+    assert moved > 40  # the eyes close and open again
+
+
+# --- 3. a server restart in the middle of a video job --------------------------------------------------------
+def test_restart_mid_job_resumes_identically(browser, server, reel, tmp_path):
+    from bian import api
+
+    film = reel
+    options = {"scale": 0.5, "segment_seconds": 0.5}
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(server.url)
+    page.wait_for_selector("#photo-upload")
+    tab(page, "film")
+    upload(page, "film", film)
+    page.wait_for_selector("#film-status:has-text('Preview or restore')")
+    fill(page, "film", options)
+    page.click("#film-run")
+    page.wait_for_selector("#film-status [data-state]")
+    job = server.jobs()[-1]
+    folder = server.data / "jobs" / job["id"]
+    manifest = folder / "output" / f".{job['output']}.bian-work" / "manifest.json"
+    deadline = time.monotonic() + JOB_TIMEOUT / 1000
+    while time.monotonic() < deadline:  # kill as soon as two of its 8 segments are on disk
+        try:
+            if len(json.loads(manifest.read_text())["segments"]) >= 2:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    server.kill()
+    context.close()
+    killed = json.loads((folder / "job.json").read_text())
+    assert killed["state"] == "running" and not (folder / "output" / job["output"]).exists()
+    done_before = len(json.loads(manifest.read_text())["segments"])
+    assert 2 <= done_before < 8
+
+    server.start()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(server.url)
+    page.wait_for_selector("#photo-upload")
+    tab(page, "jobs")
+    page.wait_for_selector(f"#download-{job['id']}", timeout=JOB_TIMEOUT)
+    shot(page, "jobs")
+    result = download(page, f"#download-{job['id']}", tmp_path / "resumed.mp4")
+    context.close()
+    finished = json.loads((folder / "job.json").read_text())
+    assert finished["state"] == "done" and finished["restarts"] == 1
+    assert finished["summary"]["segments_resumed"] == done_before
+
+    uninterrupted = tmp_path / "uninterrupted.mp4"
+    api.restore(film, uninterrupted, **options)
+    assert frame_hashes(result) == frame_hashes(uninterrupted)
+    assert result.read_bytes() == uninterrupted.read_bytes()
+
+
+# --- 4. nothing outside the job folders is served ------------------------------------------------------------
+def test_paths_outside_job_folders_refused(server):
+    job = next(j for j in reversed(server.jobs()) if j["state"] == "done" and j["kind"] == "restore")
+    secret = server.data / "secret.txt"
+    secret.write_text("not for the web")
+    good = f"/jobs/{job['id']}/output/{job['output']}"
+    status, body = server.get(good)
+    assert status == 200 and body == (server.data / "jobs" / job["id"] / "output" / job["output"]).read_bytes()
+    refused = [
+        f"/jobs/{job['id']}/output/../../../secret.txt",
+        f"/jobs/{job['id']}/output/..%2F..%2F..%2Fsecret.txt",
+        f"/jobs/{job['id']}/output/%2e%2e",
+        f"/jobs/{job['id']}/job.json",
+        f"/jobs/{job['id']}/input/..",
+        f"/jobs/..%2F..%2Fsecret.txt/input/x",
+        "/jobs/../secret.txt",
+        "/gradio_api/file=/etc/passwd",
+        f"/gradio_api/file={secret}",
+        f"/gradio_api/file={server.data / 'jobs' / job['id'] / 'job.json'}",
+        "/file=/etc/passwd",
+    ]
+    for path in refused:
+        status, body = server.get(path)
+        assert status in (403, 404), (path, status)
+        assert b"not for the web" not in body and b"root:" not in body
