@@ -227,6 +227,7 @@ def test_bad_upload_shows_clear_message(page, server, tmp_path):
     error = page.wait_for_selector("#photo-status .bian-error")
     message = error.inner_text()
     assert "holiday.jpg" in message and "image" in message.lower()
+    assert "/" not in message  # names the user's file, not where the server keeps it
     page.click("#photo-run")  # restoring it anyway is refused with the same message and makes no job
     page.wait_for_timeout(1500)
     assert page.locator("#photo-status .bian-error").count() == 1
@@ -259,6 +260,25 @@ def test_film_restore_keeps_frames_and_audio(page, server, clip, tmp_path):
         assert (c.streams.video[0].width, c.streams.video[0].height) == (216, 160)
     assert audio_packet_hash(result) == audio_packet_hash(clip)  # the sound copied untouched
     assert abs(audio_seconds(result) - audio_seconds(clip)) < 1e-6
+
+
+# --- progress with ETA, and cancel -----------------------------------------------------------------------------
+def test_progress_eta_and_cancel(page, server, clip):
+    tab(page, "film")
+    upload(page, "film", clip)
+    page.wait_for_selector("#film-status:has-text('58 frames')")
+    set_option(page, "film", "faces", "faces", True)  # the slowest stage here: seconds per frame
+    page.click("#film-run")
+    running = page.wait_for_selector("#film-status [data-state=running]:has-text('ETA')", timeout=JOB_TIMEOUT)
+    assert "/58 frames" in running.inner_text()
+    assert page.locator("#film-status progress").get_attribute("max") == "58"
+    shot(page, "progress")
+    page.click("#film-cancel")
+    page.wait_for_selector("#film-status [data-state=cancelled]", timeout=JOB_TIMEOUT)
+    job = server.jobs()[-1]
+    output = server.data / "jobs" / job["id"] / "output"
+    assert job["state"] == "cancelled" and 0 < job["done"] < 58
+    assert not any(output.iterdir())  # no result, no leftover work folder
 
 
 # --- 2. two jobs at once: the second waits in line, both finish ---------------------------------------------
@@ -352,6 +372,7 @@ def test_restart_mid_job_resumes_identically(browser, server, reel, tmp_path):
     done_before = len(json.loads(manifest.read_text())["segments"])
     assert 2 <= done_before < 8
 
+    server.max_upload = 1  # MB: the next test checks the limit
     server.start()
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
@@ -397,3 +418,21 @@ def test_paths_outside_job_folders_refused(server):
         status, body = server.get(path)
         assert status in (403, 404), (path, status)
         assert b"not for the web" not in body and b"root:" not in body
+
+
+# --- upload size limit (the restarted server allows 1 MB) ------------------------------------------------------
+def test_upload_size_limit(page, server, tmp_path):
+    big = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (700, 700, 3), dtype=np.uint8)).save(big)
+    assert big.stat().st_size > 1024 * 1024
+    upload(page, "photo", big)
+    toast = page.wait_for_selector("text=exceed the maximum allowed size")
+    assert "big.png" in toast.inner_text()
+    assert page.locator("#photo-download-link").count() == 0
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)  # and the server refuses it too
+    boundary = "bianboundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n").encode() + big.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    conn.request("POST", "/gradio_api/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert conn.getresponse().status == 413
+    conn.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import re
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -26,8 +27,17 @@ def clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
+_FOLDERS = re.compile(r"(?:/[^/\s:'\"()]+)+/(?=[^/\s:'\"()]+)")
+
+
+def user_text(message: str) -> str:
+    """``message`` with absolute folders removed (``/srv/data/jobs/…/input/a.jpg`` → ``a.jpg``): the page
+    names the user's file, never where the server keeps it."""
+    return _FOLDERS.sub("", message)
+
+
 def error_html(message: str) -> str:
-    return f'<div class="bian-status bian-error" role="alert">✖ {html.escape(message)}</div>'
+    return f'<div class="bian-status bian-error" role="alert">✖ {html.escape(user_text(message))}</div>'
 
 
 def status_html(queue: JobQueue, job: Job | None) -> str:
