@@ -1,0 +1,120 @@
+"""Automatic chroma: the DDColor network when its weights are present, else an offline fallback.
+
+DDColor sees the grey picture at a square render size (a multiple of 32; 512 as in the official
+pipeline) and predicts Lab chroma there; the chroma is resized back and put under the full-resolution
+luminance like every other path.
+
+Without weights the automatic path falls back to example-based colouring (reference transfer from a
+small library of colour photographs that ship inside scikit-image, a dependency: a portrait, a cat,
+coffee, a rocket under sky and trees, a motorcycle in a garage). It is a crude prior, reported as such
+in docs/BENCHMARKS.md; references or hints from the user are far better.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import BianError, ModelError, OptionError
+from .lab import lab_to_rgb, rgb_to_lab
+
+MODELS = ("ddcolor-modelscope", "ddcolor-artistic", "ddcolor-paper", "ddcolor-paper-tiny")
+"""Catalogue names, in the order ``auto`` looks for them (the authors' default first)."""
+
+_LIBRARY = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png")
+
+
+def find_weights(spec: str = "auto", allow_download: bool | None = None) -> Path:
+    """The DDColor checkpoint to use: a file path, a catalogue name, or ``auto`` (the first of
+    :data:`MODELS` found locally). Raises :class:`ModelError` with a one-line how-to when none is."""
+    from ..models import catalogue
+
+    if spec not in ("auto", *MODELS):
+        path = Path(spec)
+        if path.is_file():
+            return path
+        raise ModelError("colour model file not found", path, f"give a DDColor .pth or one of: {', '.join(MODELS)}")
+    names = MODELS if spec == "auto" else (spec,)
+    for name in names:
+        try:
+            return catalogue.find_files(name, allow_download=False)[0]
+        except ModelError:
+            continue
+    first = catalogue.get(names[0])
+    if allow_download:
+        return catalogue.find_files(first.name, allow_download=True)[0]
+    raise ModelError(f"DDColor weights not found ({first.files[0].name})",
+                     hint=f"download {first.files[0].url} into $BIAN_MODEL_DIR or {catalogue.cache_dir() / first.name}, "
+                     "rerun with --allow-download, or colour from --reference images or --hints")
+
+
+def load(path: str | os.PathLike):
+    """A :class:`~bian.models.arch.ddcolor.DDColor` in eval mode from an official checkpoint
+    (``{"params": state_dict}`` or a bare state dict), variant read off the tensor shapes."""
+    import torch
+
+    from ..models.arch.ddcolor import DDColor, variant_of
+
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # zip, pickle and torch errors all mean "not a usable checkpoint"
+        raise ModelError(f"cannot read DDColor weights ({type(exc).__name__})", path,
+                         "give an official DDColor .pth (a state dict)") from None
+    if isinstance(state, dict) and isinstance(state.get("params"), dict):
+        state = state["params"]
+    if not isinstance(state, dict):
+        raise ModelError("DDColor weights hold no state dict", path, "give an official DDColor .pth")
+    state = {k.removeprefix("module."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    try:
+        model = DDColor(variant_of(state))
+        missing, _unused = model.load_state_dict(state, strict=False)
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"weights do not fit DDColor ({str(exc).splitlines()[0][:120]})", path,
+                         "give an official DDColor checkpoint") from None
+    if missing:
+        raise ModelError(f"DDColor weights lack {len(missing)} tensors (first: {missing[0]})", path,
+                         "the file is not a complete DDColor checkpoint")
+    return model.eval()
+
+
+def check_render_size(size: int) -> int:
+    if not (64 <= size <= 2048 and size % 32 == 0):
+        raise OptionError(f"--render-size must be a multiple of 32 between 64 and 2048, got {size}")
+    return size
+
+
+def predict(model, L: np.ndarray, render_size: int, shape: tuple[int, int]) -> np.ndarray:
+    """Chroma from DDColor for luminance ``L`` (H×W, [0, 100]), returned at ``shape`` (h, w) as
+    h×w×2 float32. The network runs on its own device and dtype."""
+    import torch
+
+    side = check_render_size(render_size)
+    lab = np.zeros((side, side, 3), np.float32)
+    lab[..., 0] = cv2.resize(L.astype(np.float32), (side, side), interpolation=cv2.INTER_AREA)
+    grey = torch.from_numpy(lab_to_rgb(lab).transpose(2, 0, 1)[None].copy())
+    weight = next(model.parameters())
+    with torch.inference_mode():
+        ab = model(grey.to(weight.device, weight.dtype))[0].float().cpu().numpy().transpose(1, 2, 0)
+    return cv2.resize(ab, shape[::-1], interpolation=cv2.INTER_AREA)
+
+
+def example_library() -> list[np.ndarray]:
+    """The fallback's colour examples as Lab images (H×W×3 float32), read from scikit-image's folder."""
+    import skimage
+    from PIL import Image
+
+    folder = Path(skimage.__file__).parent / "data"
+    found = []
+    for name in _LIBRARY:
+        try:
+            with Image.open(folder / name) as img:
+                found.append(rgb_to_lab(np.asarray(img.convert("RGB"), np.float32) / 255))
+        except OSError:
+            continue
+    if not found:
+        raise BianError("no example photographs found for the automatic fallback", folder,
+                        "reinstall scikit-image, or give --reference images or --hints")
+    return found
