@@ -248,3 +248,22 @@ for _name, _tag, _sha, _size, _arch in (
         name=_name, task="upscale", arch=_arch, format="pth",
         files=(ModelFile(f"{_name}.pth", f"{_ESRGAN_RELEASES}{_tag}/{_name}.pth", _sha, _size),),
         licence="BSD-3-Clause", source=f"xinntao/Real-ESRGAN release {_tag}", verified_here=False))
+
+
+# ---------------------------------------------------------------- colourisation (issue 3: DDColor)
+# Official DDColor checkpoints (piddnad/DDColor model zoo on Hugging Face; state dict under "params").
+# No sha256 is published for them and none could be found in any downstream manifest, so these
+# entries carry none (the files are not hash-checked). The sizes of the modelscope and paper_tiny
+# files are as one downstream catalogue lists them and agree with bian's DDColor tensors plus pickle
+# overhead; the loader was checked only on checkpoints built with the official key names and shapes.
+_DDCOLOR = "https://huggingface.co/piddnad/DDColor-models/resolve/main/"
+for _name, _file, _size in (
+        ("ddcolor-modelscope", "ddcolor_modelscope.pth", 911950059),
+        ("ddcolor-artistic", "ddcolor_artistic.pth", None),
+        ("ddcolor-paper", "ddcolor_paper.pth", None),
+        ("ddcolor-paper-tiny", "ddcolor_paper_tiny.pth", 220393145)):
+    register(ModelEntry(
+        name=_name, task="colourise", arch="ddcolor", format="pth",
+        files=(ModelFile(_file, _DDCOLOR + _file, None, _size),),
+        licence="Apache-2.0", source="piddnad/DDColor model zoo (huggingface.co/piddnad/DDColor-models)",
+        verified_here=False))
