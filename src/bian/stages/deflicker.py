@@ -15,8 +15,8 @@ from .base import Stage, Window
 OPTIONS = [
     Option("deflicker", boolean, False, "even out frame-to-frame brightness flicker (keeps scene cuts and "
            "real lighting changes)", is_flag=True),
-    Option("deflicker_radius", int_range("deflicker_radius", 2, 30), 15, "frames on each side the brightness "
-           "is compared with (default 15; more removes more flicker, fewer follows lighting faster)",
+    Option("deflicker_radius", int_range("deflicker_radius", 2, 30), 20, "frames on each side the brightness "
+           "is compared with (default 20; more removes more flicker, fewer follows lighting faster)",
            metavar="N"),
     Option("deflicker_global", boolean, False, "correct whole-frame brightness only, not its smooth variation "
            "across the frame", is_flag=True),
@@ -26,13 +26,13 @@ OPTIONS = [
 def build(opts: dict, source) -> list:
     if not opts.get("deflicker"):
         return []
-    return [Deflicker(opts.get("deflicker_radius", 15), local=not opts.get("deflicker_global"))]
+    return [Deflicker(opts.get("deflicker_radius", 20), local=not opts.get("deflicker_global"))]
 
 
 class Deflicker(Stage):
     name = "deflicker"
 
-    def __init__(self, radius: int = 15, local: bool = True, strength: float = 1.0):
+    def __init__(self, radius: int = 20, local: bool = True, strength: float = 1.0):
         if not 2 <= radius <= 30:
             raise OptionError(f"deflicker radius must be 2..30 frames, got {radius!r}")
         if not 0 < strength <= 1:
@@ -40,7 +40,7 @@ class Deflicker(Stage):
         self.radius, self.local, self.strength = int(radius), bool(local), float(strength)
         self.before = self.after = self.radius
         self._thumb = PerFrame(thumbnail)
-        self._light = PerFrame(_light)
+        self._cells = PerFrame(_cells)
 
     def describe(self) -> dict:
         return {"radius": self.radius, "local": self.local, "strength": self.strength}
@@ -49,13 +49,13 @@ class Deflicker(Stage):
         if len(window.frames) == 1:
             return [window.current.replace(image=window.current.rgb())]
         start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center)
-        lights = [self._light(f.image) for f in window.frames[start:stop]]
+        cells = [self._cells(f.image) for f in window.frames[start:stop]]
         center = window.center - start
-        levels = [l.level for l in lights]
-        run_start, run_stop = flick.run_of(levels, center)
-        gain, field = flick.correction(lights, center, run_start, run_stop, self.local, self.strength)
+        levels = flick.relative_levels(cells, center)
+        a, b = flick.run_of(levels, center)
+        gain, field = flick.correction(cells[a:b], levels[a:b], center - a, self.local, self.strength)
         return [window.current.replace(image=flick.apply_gain(window.current.rgb(), gain, field))]
 
 
-def _light(image):
+def _cells(image):
     return flick.measure(thumbnail(image))

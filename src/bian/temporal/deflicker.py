@@ -1,14 +1,16 @@
 """Deflicker: bring each frame's brightness, and its smooth variation across the frame, to the level
 of its temporal neighbourhood, without flattening real lighting changes.
 
-Per frame, two measurements of luma are taken (on a thumbnail, so the cost does not grow with the
-frame size): the log of the mean brightness, and a coarse grid of log cell brightness relative to that
-mean (the "tone" of the frame). Within the window the current frame's run is cut at scene cuts and at
-lasting brightness steps (a lamp switched on, a door opened: a jump that holds, unlike flicker, which
-comes and goes from frame to frame). The target brightness is the run's level at the current frame
-(:func:`bian.temporal.trend.level_at`: the mean, or a line where the run fades); the target
-tone is the median grid over the run. The correction is a gain: global, times a smooth field fitted
-robustly to the tone difference so that a moving object does not bend it.
+Each frame is measured once, as a coarse grid of log cell brightness (on a thumbnail, so the cost does
+not grow with the frame size). A neighbour's brightness relative to the current frame is the median of
+the cell-wise log ratios, so a person walking through a few cells does not count as a lighting change
+(a plain frame mean would read it as flicker and correct it away). Within the window the current
+frame's run is cut at scene cuts and at lasting brightness steps (a lamp switched on, a door opened: a
+jump that holds, unlike flicker, which comes and goes from frame to frame). The target is the run's
+level at the current frame (:func:`bian.temporal.trend.level_at`: the mean, or a line where the run
+fades). For the tone, each cell's median over the run (neighbours brought to the current level first)
+is compared with the current frame and a smooth surface is fitted robustly to the difference. The
+correction is a gain: global, times that smooth field.
 """
 from __future__ import annotations
 
@@ -27,19 +29,29 @@ STEP_T = 6.0
 """A brightness step is real when it stands this many standard errors above the flicker."""
 FLICKER_FLOOR = 0.004
 """Smallest flicker (log units) assumed, so that steady footage does not see steps in its own noise."""
-@dataclass(frozen=True)
-class FrameLight:
-    level: float
-    """log mean luma."""
-    tone: np.ndarray
-    """GRID[1]×GRID[0] log cell luma minus ``level``."""
+DARK = 0.03
+"""Cells darker than this (mean luma) say nothing about a gain: black borders, night sky."""
 
 
-def measure(y: np.ndarray) -> FrameLight:
-    """Brightness measurements of one frame's luma (float32 H×W in [0, 1]; a thumbnail is enough)."""
-    cells = cv2.resize(y, GRID, interpolation=cv2.INTER_AREA)
-    level = float(np.log(y.mean() + 1 / 255))
-    return FrameLight(level, np.log(cells + 1 / 255) - level)
+def measure(y: np.ndarray) -> np.ndarray:
+    """Log cell brightness (GRID[1]×GRID[0], float64) of one frame's luma (float32 H×W in [0, 1]; a
+    thumbnail is enough)."""
+    return np.log(cv2.resize(y, GRID, interpolation=cv2.INTER_AREA).astype(np.float64) + 1 / 255)
+
+
+def relative_levels(cells: list[np.ndarray], center: int) -> np.ndarray:
+    """Log brightness of every frame relative to ``cells[center]``: the median cell-wise log ratio over
+    the cells lit in both (the log ratio of the means where fewer than four are)."""
+    ref = cells[center]
+    lit_ref = ref > np.log(DARK)
+    out = np.empty(len(cells))
+    for j, c in enumerate(cells):
+        lit = lit_ref & (c > np.log(DARK))
+        if lit.sum() >= 4:
+            out[j] = np.median((c - ref)[lit])
+        else:
+            out[j] = np.log(np.exp(c).mean() / np.exp(ref).mean())
+    return out
 
 
 def run_of(levels, center: int) -> tuple[int, int]:
@@ -72,35 +84,39 @@ def _flicker(levels: np.ndarray) -> float:
     return float(np.median(np.abs(np.diff(levels))) / 0.6745 / np.sqrt(2.0))
 
 
-def correction(lights: list[FrameLight], center: int, start: int, stop: int, local: bool = True,
+def correction(cells: list[np.ndarray], levels: np.ndarray, center: int, local: bool = True,
                strength: float = 1.0) -> tuple[float, np.ndarray | None]:
-    """Log gain for the whole frame and, with ``local``, a smooth log-gain grid (GRID cells) that
-    brings ``lights[center]`` to the target of its run ``lights[start:stop]``."""
-    levels = np.array([l.level for l in lights[start:stop]])
-    gain = strength * (float(level_at(levels, np.arange(len(levels)), center - start)) - lights[center].level)
-    gain = float(np.clip(gain, -np.log(MAX_GAIN), np.log(MAX_GAIN)))
-    if not local or stop - start < 3:
+    """Log gain for the whole frame and, with ``local``, a smooth log-gain grid (GRID cells) that bring
+    ``cells[center]`` to the target of its run: ``cells`` and ``levels`` (from :func:`relative_levels`)
+    hold that run only."""
+    target = float(level_at(levels, np.arange(len(levels)), center))
+    gain = float(np.clip(strength * target, -np.log(MAX_GAIN), np.log(MAX_GAIN)))
+    if not local or len(cells) < 3:
         return gain, None
-    tones = np.stack([l.tone for l in lights[start:stop]])
-    diff = np.median(tones, axis=0) - lights[center].tone
-    return gain, strength * _smooth_fit(diff)
+    stack = np.stack([c - d for c, d in zip(cells, levels)])
+    lit = (stack > np.log(DARK)).all(axis=0)
+    if lit.sum() < 12:
+        return gain, None
+    diff = np.median(stack, axis=0) - cells[center]
+    return gain, strength * _smooth_fit(diff, lit)
 
 
-def _smooth_fit(diff: np.ndarray) -> np.ndarray:
-    """A quadratic surface fitted to the grid ``diff`` by iteratively reweighted least squares (Tukey
-    weights): flicker varies smoothly across a frame, a moving object changes a few cells only."""
+def _smooth_fit(diff: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """A quadratic surface fitted to the grid ``diff`` over the cells ``use`` by iteratively reweighted
+    least squares (Tukey weights): flicker varies smoothly across a frame, a moving object changes a
+    few cells only."""
     rows, cols = diff.shape
     yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float64)
     xx, yy = xx / max(cols - 1, 1) - 0.5, yy / max(rows - 1, 1) - 0.5
     basis = np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy], axis=-1).reshape(-1, 6)
     target = diff.reshape(-1).astype(np.float64)
-    weights = np.ones_like(target)
+    weights = use.reshape(-1).astype(np.float64)
     for _ in range(6):
         sw = np.sqrt(weights)
         coef = np.linalg.lstsq(basis * sw[:, None], target * sw, rcond=None)[0]
         resid = target - basis @ coef
         scale = 4.685 * max(np.median(np.abs(resid)) / 0.6745, 0.01)
-        weights = np.clip(1 - (resid / scale) ** 2, 0, None) ** 2
+        weights = np.clip(1 - (resid / scale) ** 2, 0, None) ** 2 * use.reshape(-1)
     fit = (basis @ coef).reshape(rows, cols)
     return np.clip(fit, -np.log(MAX_GAIN), np.log(MAX_GAIN)).astype(np.float32)
 
