@@ -6,7 +6,9 @@ import json
 import random
 
 import numpy as np
+import pytest
 
+from bian.errors import BianError
 from bian.media.encode import fixed_threads
 from bian.media.mux import assemble
 from bian.media.video import index_packets
@@ -90,10 +92,17 @@ def test_task_writes_its_own_segment_and_leaves_the_manifest_alone(tmp_path):
     assert [(k, n) for k, _, n in tail["segments"]] == [(5, 5)] and tail["total"] == 30
     assert (work / "manifest.json").read_text() == "{}"
 
+    # the worker keeps its built stages (and so any model they loaded) from task to task, and shares
+    # them with another video of the same format and options
+    other = shots(tmp_path / "other.mp4", seconds=0.4)
+    stat2 = other.stat()
+    job2 = dataclasses.replace(job, input=str(other), stat=(stat2.st_size, stat2.st_mtime_ns))
+    assert tasks.worker_plan(job).stages is tasks.worker_plan(job2).stages
+    smaller = dataclasses.replace(job, options={"segment_seconds": 0.2, "scale": 0.5})
+    with pytest.raises(BianError, match="planned different output"):  # other frames than the driver's settings
+        tasks.worker_plan(smaller)
+
     touched = dataclasses.replace(job, stat=(stat.st_size + 1, stat.st_mtime_ns))
-    try:
+    with pytest.raises(BianError, match="not the file the driver saw"):
         tasks.encode_segment(touched, index, 0, last=False)
-        raise AssertionError("a changed input must be refused")
-    except Exception as exc:  # noqa: BLE001
-        assert "not the file the driver saw" in str(exc)
     assert json.loads((work / "manifest.json").read_text()) == {}
