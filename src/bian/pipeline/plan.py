@@ -25,11 +25,14 @@ from ..errors import BianError, InputError, OptionError, OutputError
 from ..media import images as image_io
 from ..media.encode import CODECS, PRESETS, EncoderSettings, choose_settings, container_for
 from ..media.video import VideoInfo, probe_video
-from ..stages import faces, resize
+from ..stages import deflicker, denoise, faces, resize, stabilise
 from ..stages.base import Stage
 from .options import Option, choice, int_range, positive_float
 
 STAGE_MODULES = [
+    denoise,
+    deflicker,
+    stabilise,
     faces,
     resize,
 ]
