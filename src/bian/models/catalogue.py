@@ -267,3 +267,15 @@ for _name, _file, _size in (
         files=(ModelFile(_file, _DDCOLOR + _file, None, _size),),
         licence="Apache-2.0", source="piddnad/DDColor model zoo (huggingface.co/piddnad/DDColor-models)",
         verified_here=False))
+
+
+# ---------------------------------------------------------------- film dust (issue 10: repair)
+# The film-dust U-Net of videogorillas/pytorch-unet-dust (in 3, wf=4, depth=4, 1 output); a second,
+# optional dust detector beside the temporal one. Name matches the folder in ../shared/weights.
+register(ModelEntry(
+    name="film_dust_unet", task="dust", arch="dust-unet", format="pth",
+    files=(ModelFile("dust16_19.pth",
+                     "https://raw.githubusercontent.com/videogorillas/pytorch-unet-dust/"
+                     "102114f7f66b2f39b697a4244dd5f52eb24a7891/weights/dust16_19.pth",
+                     "ddb6f0e0bac161c6b8eff2a94f42e166d750be2a9c410b2142b5c65318017541", 1959311),),
+    licence="MIT", source="videogorillas/pytorch-unet-dust @102114f7, weights/dust16_19.pth", verified_here=True))
