@@ -46,7 +46,8 @@ def frame_hashes(path: Path) -> list[str]:
 
 
 def cpu_seconds(cluster) -> float:
-    """CPU time (user + system) of this driver and every process of the cluster's nodes, so far."""
+    """CPU time (user + system) of this driver and every process of the cluster's nodes so far, with that
+    of their exited children (a job's worker processes exit when its driver disconnects)."""
     import psutil
     procs = [psutil.Process()]
     for node in cluster.list_all_nodes():
@@ -58,7 +59,7 @@ def cpu_seconds(cluster) -> float:
     for proc in {p.pid: p for p in procs}.values():
         try:
             times = proc.cpu_times()
-            total += times.user + times.system
+            total += times.user + times.system + times.children_user + times.children_system
         except psutil.Error:
             pass
     return total

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from bian.errors import BianError
+from bian.errors import BianError, OptionError
 from bian.media.encode import fixed_threads
 from bian.media.mux import assemble
 from bian.media.video import index_packets
@@ -106,3 +106,14 @@ def test_task_writes_its_own_segment_and_leaves_the_manifest_alone(tmp_path):
     with pytest.raises(BianError, match="not the file the driver saw"):
         tasks.encode_segment(touched, index, 0, last=False)
     assert json.loads((work / "manifest.json").read_text()) == {}
+
+
+def test_task_resources_follow_the_cluster():
+    from bian.scale.driver import task_resources
+    assert task_resources({"CPU": 16.0}, 1.0, None) == (0.0, 32)
+    assert task_resources({"CPU": 64.0, "GPU": 8.0}, 4.0, None) == (1.0, 16)  # GPU tasks by default
+    assert task_resources({"CPU": 64.0, "GPU": 8.0}, 1.0, 0.5) == (0.5, 32)  # two tasks share a GPU
+    assert task_resources({"CPU": 64.0, "GPU": 8.0}, 1.0, 0.0) == (0.0, 128)  # CPU-only chain on GPU nodes
+    assert task_resources({"CPU": 8.0}, 1.0, 1.0) == (1.0, 2)  # autoscaling: GPU nodes not up yet
+    with pytest.raises(OptionError):
+        task_resources({"CPU": 8.0}, 0.0, None)

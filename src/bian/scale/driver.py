@@ -87,24 +87,29 @@ def run_job(plans: list[Plan], options: dict, *, address: str | None = None, fre
             ray.shutdown()
 
 
+def task_resources(cluster: dict, task_cpus: float, task_gpus: float | None) -> tuple[float, int]:
+    """GPUs per task (by default 1 on a cluster with GPUs, else 0) and how many tasks to keep in flight:
+    two per task slot, every worker busy with one queued, without flooding Ray with an archive's tasks.
+    Asked again as tasks complete, so the window follows a cluster that grows or shrinks."""
+    if task_gpus is None:
+        task_gpus = 1.0 if cluster.get("GPU", 0) > 0 else 0.0
+    if task_cpus <= 0 or task_gpus < 0:
+        raise OptionError("--task-cpus must be above 0 and --task-gpus at least 0")
+    slots = cluster.get("CPU", 0) / task_cpus
+    if task_gpus:  # none yet on an autoscaling cluster: the pending tasks make it start GPU nodes
+        slots = min(slots, cluster.get("GPU", 0) / task_gpus)
+    return task_gpus, max(2, int(2 * slots))
+
+
 class _Job:
     def __init__(self, ray, plans, options, fresh, quiet, task_cpus, task_gpus, on_progress):
         self.ray, self.options, self.fresh, self.quiet = ray, options, fresh, quiet
-        resources = ray.cluster_resources()
-        if task_gpus is None:
-            task_gpus = 1.0 if resources.get("GPU", 0) > 0 else 0.0
-        if task_cpus <= 0 or task_gpus < 0:
-            raise OptionError("--task-cpus must be above 0 and --task-gpus at least 0")
+        self.task_cpus = task_cpus
+        self.task_gpus, _ = task_resources(ray.cluster_resources(), task_cpus, task_gpus)
         # a reused worker keeps its loaded models (Ray's default for GPU tasks is a new process each time)
-        settings = {"num_cpus": task_cpus, "num_gpus": task_gpus, "max_retries": RETRIES, "max_calls": 0}
+        settings = {"num_cpus": task_cpus, "num_gpus": self.task_gpus, "max_retries": RETRIES, "max_calls": 0}
         self.segment_task = ray.remote(**settings)(tasks.encode_segment)
         self.image_task = ray.remote(**settings)(tasks.restore_image)
-        slots = resources.get("CPU", 1) / task_cpus
-        if task_gpus:
-            slots = min(slots, resources.get("GPU", 0) / task_gpus)
-        self.window = max(2, int(2 * slots))
-        """Tasks in flight at once: every worker busy plus one queued each, without flooding Ray with a
-        whole archive's tasks."""
         self.plans = plans
         self.results: list[dict | BianError | None] = [None] * len(plans)
         self.reels: dict[int, _Reel] = {}
@@ -117,7 +122,8 @@ class _Job:
         queue = deque(range(len(self.plans)))
         try:
             while queue or self.flight:
-                while queue and len(self.flight) < self.window:
+                _, window = task_resources(ray.cluster_resources(), self.task_cpus, self.task_gpus)
+                while queue and len(self.flight) < window:
                     if not self._submit_next(queue[0]):
                         queue.popleft()
                 if not self.flight:
