@@ -160,6 +160,11 @@ def set_option(page, prefix: str, group: str, name: str, value) -> None:
         field.locator("input, textarea").first.fill(str(value))
 
 
+def controls_for(kind: str):
+    from bian.web.controls import controls
+    return controls(kind)
+
+
 def has_option(name: str) -> bool:
     from bian.pipeline.plan import all_options
     return any(o.name == name for o in all_options())
@@ -177,13 +182,13 @@ def download(page, link: str, target: Path) -> Path:
 
 
 def restore_options() -> dict:
-    """Repair when this build has the stage, and a half-size resize so the result's size proves the
+    """Dust repair when this build has the stage, and a half-size resize so the result's size proves the
     options reached the plan."""
-    return {"repair": True, "scale": 0.5} if has_option("repair") else {"scale": 0.5}
+    return {"dust": True, "scale": 0.5} if has_option("dust") else {"scale": 0.5}
 
 
 def fill(page, prefix: str, options: dict) -> None:
-    groups = {"repair": "repair", "scale": "resize", "segment_seconds": "output"}
+    groups = {c.option.name: c.group for c in controls_for("video")}
     for name, value in options.items():
         set_option(page, prefix, groups[name], name, value)
 
@@ -279,6 +284,65 @@ def test_progress_eta_and_cancel(page, server, clip):
     output = server.data / "jobs" / job["id"] / "output"
     assert job["state"] == "cancelled" and 0 < job["done"] < 58
     assert not any(output.iterdir())  # no result, no leftover work folder
+
+
+# --- colour hints painted on the picture, and reference images -----------------------------------------------
+@pytest.fixture
+def grey_photo(shared, tmp_path) -> Path:
+    path = tmp_path / "street.png"
+    with Image.open(shared / "data/photos/historical/Helen Keller meeting Charlie Chaplin in 1919.jpg") as img:
+        img.convert("L").resize((320, 240), Image.LANCZOS).save(path)
+    return path
+
+
+def chroma(path: Path) -> np.ndarray:
+    rgb = np.asarray(Image.open(path).convert("RGB")).astype(np.float32) / 255
+    return rgb.max(axis=2) - rgb.min(axis=2)
+
+
+def test_colour_hints_painted_in_the_page(page, server, grey_photo, tmp_path):
+    if not has_option("hints"):
+        pytest.skip("this build has no colourisation stage (--hints)")
+    upload(page, "photo", grey_photo)
+    page.wait_for_selector("#photo-status:has-text('Preview or restore')")
+    page.wait_for_timeout(1500)  # the painter draws the picture
+    box = page.locator("#photo-opt-hints canvas").first.bounding_box()
+    x, y = box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.45
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(12):
+        page.mouse.move(x + 4 * step, y + 3 * step)
+    page.mouse.up()
+    page.click("#photo-run")
+    page.wait_for_selector("#photo-download-link", timeout=JOB_TIMEOUT)
+    shot(page, "hints")
+    job = server.jobs()[-1]
+    painted = np.asarray(Image.open(server.data / "jobs" / job["id"] / "input" / job["attachments"]["hints"][0]))
+    strokes = painted[painted[..., 3] > 0]
+    assert painted.shape == (240, 320, 4) and len(strokes) > 100  # a stroke, at the picture's size
+    assert (strokes[:, :3] == [176, 58, 46]).all()  # the painter's first colour, #b03a2e
+    result = download(page, "#photo-download-link", tmp_path / "coloured.png")
+    rgb = np.asarray(Image.open(result).convert("RGB")).astype(np.int16)
+    assert chroma(grey_photo).max() == 0 and chroma(result).mean() > 0.03
+    assert (rgb[..., 0] - rgb[..., 1]).mean() > 5  # red, the hint's colour
+
+
+def test_colour_reference_images(page, server, shared, grey_photo, tmp_path):
+    if not has_option("reference"):
+        pytest.skip("this build has no colourisation stage (--reference)")
+    refs = sorted((shared / "data/film/remaster_refs").glob("*.png"))[:2]
+    upload(page, "photo", grey_photo)
+    page.wait_for_selector("#photo-status:has-text('Preview or restore')")
+    group = next(c.group for c in controls_for("image") if c.option.name == "reference")
+    page.click(f"#photo-group-{group}")
+    page.locator("#photo-opt-reference input[type=file]").set_input_files([str(r) for r in refs])
+    page.wait_for_selector(f"#photo-opt-reference :text('{refs[1].name}')")
+    page.click("#photo-run")
+    page.wait_for_selector("#photo-download-link", timeout=JOB_TIMEOUT)
+    job = server.jobs()[-1]
+    assert len(job["attachments"]["reference"]) == 2
+    result = download(page, "#photo-download-link", tmp_path / "coloured.png")
+    assert chroma(result).mean() > 0.03
 
 
 # --- 2. two jobs at once: the second waits in line, both finish ---------------------------------------------

@@ -75,7 +75,8 @@ def _component(gr, control: Control, prefix: str):
         return gr.File(label=label + " (images)", file_count="multiple", file_types=sorted(FORMATS),
                        type="filepath", elem_id=elem)
     if control.kind == "hints":
-        return gr.ImageEditor(label=label + ": paint colours on the picture", type="numpy", image_mode="RGBA",
+        return gr.ImageEditor(label=f"colour {label}: paint colours on the picture"
+                              f"{' (frame 0)' if prefix == 'film' else ''}", type="numpy", image_mode="RGBA",
                               sources=(), layers=False, transforms=(), elem_id=elem, brush=gr.Brush(
                                   default_size=8, colors=["#b03a2e", "#d4ac0d", "#239b56", "#2e86c1",
                                                           "#884ea0", "#f0c8a0", "#808080"]))
@@ -98,10 +99,11 @@ def _restore_tab(gr, queue: JobQueue, prefix: str, kind: str) -> None:
                 run_button = gr.Button("Restore" + (" the whole film" if kind == "video" else ""),
                                        variant="primary", elem_id=f"{prefix}-run")
                 cancel_button = gr.Button("Cancel", variant="stop", elem_id=f"{prefix}-cancel")
-            components = []
-            for group in dict.fromkeys(c.group for c in ctrls):
+            made = {}  # control number → component
+            for group in dict.fromkeys(c.group for c in ctrls if c.kind != "hints"):
                 with gr.Accordion(group, open=False, elem_id=f"{prefix}-group-{group}"):
-                    components += [_component(gr, c, prefix) for c in ctrls if c.group == group]
+                    made.update({k: _component(gr, c, prefix) for k, c in enumerate(ctrls)
+                                 if c.group == group and c.kind != "hints"})
         with gr.Column(scale=1):
             status = gr.HTML(views.status_html(queue, None), elem_id=f"{prefix}-status")
             slider = gr.ImageSlider(label="Before / after", type="numpy", format="png", interactive=False,
@@ -109,8 +111,11 @@ def _restore_tab(gr, queue: JobQueue, prefix: str, kind: str) -> None:
             videos = gr.HTML("", elem_id=f"{prefix}-videos-box", visible=kind == "video")
             play = gr.Button("Play both from the start", elem_id=f"{prefix}-play", visible=kind == "video")
             download = gr.HTML("", elem_id=f"{prefix}-download")
+            # the painter stays in view: a canvas inside a closed accordion never draws its picture
+            made.update({k: _component(gr, c, prefix) for k, c in enumerate(ctrls) if c.kind == "hints"})
+    components = [made[k] for k in range(len(ctrls))]
     job_id, shown = gr.State(""), gr.State("")
-    hints = [c for c in components if isinstance(c, gr.ImageEditor)]
+    hints = [made[k] for k, c in enumerate(ctrls) if c.kind == "hints"]
 
     def on_upload(path, index):
         if not path:
@@ -137,8 +142,9 @@ def _restore_tab(gr, queue: JobQueue, prefix: str, kind: str) -> None:
         if not path:
             return views.error_html("choose a file first"), gr.update()
         try:
-            options = {**options_from(ctrls, values), **_attachment_options(ctrls, values)}
-            before, after = preview(path, int(index or 0), **options)
+            with tempfile.TemporaryDirectory(prefix="bian-web-") as scratch:
+                options = {**options_from(ctrls, values), **_attachment_options(ctrls, values, Path(scratch))}
+                before, after = preview(path, int(index or 0), **options)
         except BianError as exc:
             return views.error_html(exc.line()), gr.update()
         note = f"Preview of frame {int(index or 0)}" if kind == "video" else "Preview"
@@ -152,8 +158,9 @@ def _restore_tab(gr, queue: JobQueue, prefix: str, kind: str) -> None:
         if active is not None and active.active:
             return current, "", views.error_html("this tab's job is still running: wait or cancel it")
         try:
-            job = queue.submit("restore", Path(path), Path(path).name, options_from(ctrls, values),
-                               _attachments(ctrls, values), validate=validate_job("restore"))
+            with tempfile.TemporaryDirectory(prefix="bian-web-") as scratch:  # the job keeps copies
+                job = queue.submit("restore", Path(path), Path(path).name, options_from(ctrls, values),
+                                   _attachments(ctrls, values, Path(scratch)), validate=validate_job("restore"))
         except BianError as exc:
             return current, "", views.error_html(exc.line())
         return job.id, "", views.status_html(queue, job)
@@ -271,9 +278,9 @@ def _editor_value(rgb: np.ndarray) -> dict:
     return {"background": rgb, "layers": [], "composite": None}
 
 
-def _attachments(ctrls: list[Control], values: list) -> dict[str, list[Path]]:
-    """Files the page sent for file options: uploaded references, and the painted colour strokes saved as
-    a transparent PNG (painted pixels opaque), the hint-image form the colour stage reads."""
+def _attachments(ctrls: list[Control], values: list, scratch: Path) -> dict[str, list[Path]]:
+    """Files the page sent for file options: uploaded references, and the painted colour strokes saved in
+    ``scratch`` as a transparent PNG (painted pixels opaque), the hint-image form the colour stage reads."""
     files = {}
     for control, value in zip(ctrls, values):
         if control.kind == "files" and value:
@@ -281,15 +288,15 @@ def _attachments(ctrls: list[Control], values: list) -> dict[str, list[Path]]:
         elif control.kind == "hints" and value:
             strokes = _strokes(value)
             if strokes is not None:
-                handle, name = tempfile.mkstemp(suffix=".png", prefix="hints-")
-                os.close(handle)
+                name = scratch / f"{control.option.name}.png"
                 Image.fromarray(strokes, "RGBA").save(name)
-                files[control.option.name] = [Path(name)]
+                files[control.option.name] = [name]
     return files
 
 
-def _attachment_options(ctrls: list[Control], values: list) -> dict:
-    files = _attachments(ctrls, values)
+def _attachment_options(ctrls: list[Control], values: list, scratch: Path) -> dict:
+    """The same files as options for the API (a list for options that take several)."""
+    files = _attachments(ctrls, values, scratch)
     many = {c.option.name: c.option.many for c in ctrls}
     return {name: [str(p) for p in paths] if many[name] else str(paths[0]) for name, paths in files.items()}
 

@@ -17,11 +17,11 @@ VIDEO_ONLY_GROUPS = {"output"}
 """Groups of options that mean nothing for a single picture (encoder settings)."""
 
 PRESETS = {
-    "Repair (dust, scratches, tears)": {"repair": True},
-    "Old film (repair, grain, flicker, weave)": {"repair": True, "denoise": 1.0, "keep_grain": True,
+    "Repair (dust, scratches, tears)": {"dust": True},
+    "Old film (repair, grain, flicker, weave)": {"dust": True, "denoise": 1.0, "keep_grain": True,
                                                   "deflicker": True, "stabilise": True},
-    "Faces": {"repair": True, "faces": True},
-    "Colourise": {"repair": True, "colour": True},
+    "Faces": {"dust": True, "faces": True},
+    "Colourise": {"colorize": True},
     "Sharper ×2": {"upscale": 2.0},
 }
 """Named starting points; a preset only sets options that exist in this build (see :func:`presets`)."""
