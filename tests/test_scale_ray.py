@@ -16,10 +16,11 @@ import pytest
 from PIL import Image
 
 import bian
+from bian.api import BatchError
 from bian.cli import main
 from bian.pipeline.manifest import work_dir_for
 from bian.pipeline.plan import all_options
-from media_factory import audio_packet_hash, ffmpeg, frame_hashes, video_times
+from media_factory import audio_packet_hash, ffmpeg, frame_hashes, pattern_video, video_times
 
 # the restoration chain: a temporal stage when the plan has one (its context crosses segment edges)
 TEMPORAL = "deflicker" in {o.name for o in all_options()}
@@ -151,6 +152,21 @@ def test_driver_killed_then_rerun_runs_only_missing_segments(cluster, tmp_path):
     bian.restore(src, local, **CHAIN)
     assert frame_hashes(out) == frame_hashes(local)
     assert len(frame_hashes(out)) == 180
+
+
+def test_a_bad_input_fails_alone(cluster, tmp_path):
+    good = shots(tmp_path / "good.mp4", seconds=0.4)
+    full = pattern_video(tmp_path / "full.mkv", seconds=4, size="160x120", audio=None)
+    cut = tmp_path / "cut.mkv"  # header intact, half the frames gone: found by the task that reaches the end
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    out = tmp_path / "out"
+    with pytest.raises(BatchError) as failed:
+        bian.restore([good, cut], out, executor="ray", address=cluster.address, segment_seconds=0.4)
+    summary = failed.value.summary
+    assert [f["input"] for f in summary["failed"]] == [str(cut)]
+    assert "truncated" in summary["failed"][0]["error"]
+    assert len(frame_hashes(out / "good.mp4")) == 30
+    assert not (out / "cut.mkv").exists() and not work_dir_for(out / "cut.mkv").exists()
 
 
 def test_without_ray_one_line_says_how_to_install(tmp_path, monkeypatch, capsys):
