@@ -33,6 +33,18 @@ def pattern_video(path: Path, size="320x240", rate="25", seconds=2.0, audio: str
     return path
 
 
+def shots_video(path: Path, seconds=1.2, size="192x108") -> Path:
+    """Three shots of ``seconds`` each (moving pattern, bars, zoom) with brightness flicker and a tone,
+    a keyframe every 15 frames (so segments start inside GOPs)."""
+    parts = [f"testsrc2=size={size}:rate=25:duration={seconds}", f"smptebars=size={size}:rate=25:duration={seconds}",
+             f"mandelbrot=size={size}:rate=25,trim=duration={seconds}"]
+    args = [a for p in parts for a in ("-f", "lavfi", "-i", p)]
+    ffmpeg(*args, "-f", "lavfi", "-i", f"sine=frequency=300:duration={3 * seconds}", "-filter_complex",
+           "[0:v][1:v][2:v]concat=n=3:v=1:a=0,eq=brightness='0.06*sin(2.7*n)':eval=frame[v]",
+           "-map", "[v]", "-map", "3:a", "-c:v", "libx264", "-g", "15", "-c:a", "aac", str(path))
+    return path
+
+
 def vfr_video(path: Path, audio_codec: str = "pcm_s16le") -> tuple[Path, list[Fraction]]:
     """A variable-frame-rate mkv (frame gaps of 40, 80 and 20 ms) with a PCM tone, written with PyAV."""
     tb = Fraction(1, 1000)

@@ -20,7 +20,7 @@ from bian.api import BatchError
 from bian.cli import main
 from bian.pipeline.manifest import work_dir_for
 from bian.pipeline.plan import all_options
-from media_factory import audio_packet_hash, ffmpeg, frame_hashes, pattern_video, video_times
+from media_factory import audio_packet_hash, ffmpeg, frame_hashes, pattern_video, shots_video, video_times
 
 # the restoration chain: a temporal stage when the plan has one (its context crosses segment edges)
 TEMPORAL = "deflicker" in {o.name for o in all_options()}
@@ -32,17 +32,6 @@ def flags(options):
     for name, value in options.items():
         out += [f"--{name.replace('_', '-')}"] + ([] if value is True else [str(value)])
     return out
-
-
-def shots(path, seconds=1.2, size="192x108"):
-    """Three shots (moving pattern, bars, zoom) with brightness flicker and a tone; short GOPs."""
-    parts = [f"testsrc2=size={size}:rate=25:duration={seconds}", f"smptebars=size={size}:rate=25:duration={seconds}",
-             f"mandelbrot=size={size}:rate=25,trim=duration={seconds}"]
-    args = [a for p in parts for a in ("-f", "lavfi", "-i", p)]
-    ffmpeg(*args, "-f", "lavfi", "-i", f"sine=frequency=300:duration={3 * seconds}", "-filter_complex",
-           "[0:v][1:v][2:v]concat=n=3:v=1:a=0,eq=brightness='0.06*sin(2.7*n)':eval=frame[v]",
-           "-map", "[v]", "-map", "3:a", "-c:v", "libx264", "-g", "15", "-c:a", "aac", str(path))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +53,7 @@ def job(tmp_path_factory):
     root = tmp_path_factory.mktemp("job")
     (root / "reels").mkdir()
     # (.mov: a .mkv output of several segments fails to mux at this commit, local executor too)
-    a, b = shots(root / "a.mp4"), shots(root / "reels" / "b.mov", seconds=0.8, size="160x96")
+    a, b = shots_video(root / "a.mp4"), shots_video(root / "reels" / "b.mov", seconds=0.8, size="160x96")
     ffmpeg("-f", "lavfi", "-i", "mandelbrot=size=200x150", "-frames:v", "1", str(root / "reels" / "photo.png"))
     bian.restore([a, root / "reels"], root / "local", **CHAIN)
     return root, [a, root / "reels"]
@@ -91,7 +80,7 @@ def test_ray_job_equals_local_run(cluster, job, tmp_path):
 
 
 def test_worker_killed_mid_segment(cluster, tmp_path):
-    src = shots(tmp_path / "in.mp4", size="320x180")  # segments long enough to be caught in the middle
+    src = shots_video(tmp_path / "in.mp4", size="320x180")  # segments long enough to be caught in the middle
     options = CHAIN | {"preset": "slow"}
     killed = []
 
@@ -125,7 +114,7 @@ def test_worker_killed_mid_segment(cluster, tmp_path):
 
 
 def test_driver_killed_then_rerun_runs_only_missing_segments(cluster, tmp_path):
-    src = shots(tmp_path / "long.mp4", seconds=2.4)  # 180 frames, 18 segments
+    src = shots_video(tmp_path / "long.mp4", seconds=2.4)  # 180 frames, 18 segments
     out = tmp_path / "out.mp4"
     command = [sys.executable, "-m", "bian.cli", "restore", str(src), "-o", str(out), "-q", "--executor", "ray",
                "--address", cluster.address, *flags(CHAIN)]
@@ -155,7 +144,7 @@ def test_driver_killed_then_rerun_runs_only_missing_segments(cluster, tmp_path):
 
 
 def test_a_bad_input_fails_alone(cluster, tmp_path):
-    good = shots(tmp_path / "good.mp4", seconds=0.4)
+    good = shots_video(tmp_path / "good.mp4", seconds=0.4)
     full = pattern_video(tmp_path / "full.mkv", seconds=4, size="160x120", audio=None)
     cut = tmp_path / "cut.mkv"  # header intact, half the frames gone: found by the task that reaches the end
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
@@ -170,7 +159,7 @@ def test_a_bad_input_fails_alone(cluster, tmp_path):
 
 
 def test_without_ray_one_line_says_how_to_install(tmp_path, monkeypatch, capsys):
-    src = shots(tmp_path / "in.mp4", seconds=0.2)
+    src = shots_video(tmp_path / "in.mp4", seconds=0.2)
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
     code = main(["restore", str(src), "-o", str(tmp_path / "out.mp4"), "--executor", "ray", "-q"])
     err = capsys.readouterr().err.strip()

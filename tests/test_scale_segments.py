@@ -17,7 +17,7 @@ from bian.pipeline.plan import build_plan
 from bian.pipeline.runner import encode_range, run
 from bian.scale import tasks
 from bian.stages.base import Stage
-from media_factory import audio_packet_hash, ffmpeg, frame_hashes
+from media_factory import audio_packet_hash, frame_hashes, shots_video
 
 
 class Smear(Stage):
@@ -32,19 +32,8 @@ class Smear(Stage):
         return [window.current.replace(image=mean)]
 
 
-def shots(path, seconds=1.2):
-    """Three shots (moving pattern, bars, zoom) with a tone, short GOPs so segments start mid-GOP."""
-    parts = [f"testsrc2=size=192x108:rate=25:duration={seconds}", f"smptebars=size=192x108:rate=25:duration={seconds}",
-             f"mandelbrot=size=192x108:rate=25,trim=duration={seconds}"]
-    args = [a for p in parts for a in ("-f", "lavfi", "-i", p)]
-    ffmpeg(*args, "-f", "lavfi", "-i", f"sine=frequency=300:duration={3 * seconds}",
-           "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]", "-map", "[v]", "-map", "3:a",
-           "-c:v", "libx264", "-g", "15", "-c:a", "aac", str(path))
-    return path
-
-
 def test_segments_in_any_order_remux_to_the_local_run(tmp_path):
-    src = shots(tmp_path / "shots.mp4")
+    src = shots_video(tmp_path / "shots.mp4")
     options = {"segment_seconds": 0.4, "scale": 0.75}
     local = build_plan(src, tmp_path / "local.mp4", options)
     stages = local.stages = [Smear(2, 1), *local.stages, Smear(1, 3)]  # temporal, resize, temporal
@@ -73,7 +62,7 @@ def test_segments_in_any_order_remux_to_the_local_run(tmp_path):
 
 
 def test_task_writes_its_own_segment_and_leaves_the_manifest_alone(tmp_path):
-    src = shots(tmp_path / "shots.mp4", seconds=0.4)
+    src = shots_video(tmp_path / "shots.mp4", seconds=0.4)
     out = tmp_path / "out.mp4"
     plan = build_plan(src, out, {"segment_seconds": 0.2})
     work = work_dir_for(out)
@@ -94,7 +83,7 @@ def test_task_writes_its_own_segment_and_leaves_the_manifest_alone(tmp_path):
 
     # the worker keeps its built stages (and so any model they loaded) from task to task, and shares
     # them with another video of the same format and options
-    other = shots(tmp_path / "other.mp4", seconds=0.4)
+    other = shots_video(tmp_path / "other.mp4", seconds=0.4)
     stat2 = other.stat()
     job2 = dataclasses.replace(job, input=str(other), stat=(stat2.st_size, stat2.st_mtime_ns))
     assert tasks.worker_plan(job).stages is tasks.worker_plan(job2).stages

@@ -44,7 +44,6 @@ def require_ray():
 class _Reel:
     """One video of the job and the driver's view of it."""
     plan: Plan
-    options: dict
     manifest: Manifest | None = None
     index: PacketIndex | None = None
     resumed: int = 0
@@ -103,7 +102,7 @@ def task_resources(cluster: dict, task_cpus: float, task_gpus: float | None) -> 
 
 class _Job:
     def __init__(self, ray, plans, options, fresh, quiet, task_cpus, task_gpus, on_progress):
-        self.ray, self.options, self.fresh, self.quiet = ray, options, fresh, quiet
+        self.ray, self.options, self.fresh = ray, options, fresh
         self.task_cpus = task_cpus
         self.task_gpus, _ = task_resources(ray.cluster_resources(), task_cpus, task_gpus)
         # a reused worker keeps its loaded models (Ray's default for GPU tasks is a new process each time)
@@ -152,7 +151,7 @@ class _Job:
         if plan.kind == "image":
             if number in self.reels:
                 return False
-            self.reels[number] = _Reel(plan, self.options)
+            self.reels[number] = _Reel(plan)
             self.progress.total += 1
             ref = self.image_task.remote(os.path.abspath(plan.input), os.path.abspath(plan.output), self.options)
             self.flight[ref] = (number, None)
@@ -172,7 +171,7 @@ class _Job:
 
     def _open(self, number: int) -> _Reel:
         plan = self.plans[number]
-        reel = _Reel(plan, self.options, started=time.monotonic())
+        reel = _Reel(plan, started=time.monotonic())
         try:
             reel.manifest = Manifest.open(work_dir_for(plan.output), plan.fingerprint(), plan.segment_frames,
                                           self.fresh)
