@@ -402,6 +402,19 @@ def test_animate_portrait(page, server, shared, tmp_path):
     assert moved > 40  # the eyes close and open again
 
 
+def test_animate_without_a_face_says_so(page, server, tmp_path):
+    pytest.importorskip("bian.animate", reason="portrait animation is not in this build")
+    sky = tmp_path / "sky.png"
+    Image.fromarray(np.linspace(40, 220, 160 * 160 * 3).reshape(160, 160, 3).astype(np.uint8)).save(sky)
+    tab(page, "animate")
+    upload(page, "animate", sky)
+    page.wait_for_selector("#animate-status:has-text('160×160')")
+    page.click("#animate-run")
+    error = page.wait_for_selector("#animate-status .bian-error", timeout=JOB_TIMEOUT)
+    assert "no face found" in error.inner_text() and "sky.png" in error.inner_text()
+    assert server.jobs()[-1]["state"] == "failed"
+
+
 # --- 3. a server restart in the middle of a video job --------------------------------------------------------
 def test_restart_mid_job_resumes_identically(browser, server, reel, tmp_path):
     from bian import api

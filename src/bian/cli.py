@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-upload", type=float, default=1024, metavar="MB", help="largest upload accepted, "
                        "in MB (default 1024)")
     serve.add_argument("--jobs", type=int, default=1, metavar="N", help="jobs run at the same time (default 1)")
-    _add_common(serve)
+    serve.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
 

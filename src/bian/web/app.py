@@ -44,7 +44,9 @@ PLAY_BOTH = """() => { document.querySelectorAll('#film-videos video').forEach(v
 def build_blocks(queue: JobQueue):
     import gradio as gr
 
-    with gr.Blocks(title="bian — restore old photographs and film", analytics_enabled=False) as blocks:
+    # Gradio's copies of uploads and shown pictures are dropped after a day; jobs keep their own files
+    with gr.Blocks(title="bian — restore old photographs and film", analytics_enabled=False,
+                   delete_cache=(3600, 86400)) as blocks:
         gr.Markdown("## bian — bring old photographs and film back to life")
         with gr.Tabs():
             with gr.Tab("Photo", id="photo", elem_id="tab-photo"):
