@@ -59,7 +59,7 @@ def load(path: str | os.PathLike):
 
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # zip, pickle and torch errors all mean "not a usable checkpoint"
         raise ModelError(f"cannot read DDColor weights ({type(exc).__name__})", path,
                          "give an official DDColor .pth (a state dict)") from None

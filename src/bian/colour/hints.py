@@ -75,14 +75,19 @@ class Hints:
         sx, sy = w / ref_w, h / ref_h
         for m in (m for m in self.marks if m.frame == frame):
             pts = np.round(m.points * (sx, sy)).astype(np.int32)
-            thick = max(1, round(m.width * (sx + sy) / 2))
-            colour = tuple(float(c) for c in m.rgb)
+            line = np.zeros((h, w), np.uint8)
             if len(pts) == 1:
-                cv2.circle(rgb, tuple(pts[0]), thick // 2, colour, -1)
-                cv2.circle(mask, tuple(pts[0]), thick // 2, 1, -1)
+                x, y = pts[0]
+                if 0 <= x < w and 0 <= y < h:
+                    line[y, x] = 1
             else:
-                cv2.polylines(rgb, [pts], False, colour, thick)
-                cv2.polylines(mask, [pts], False, 1, thick)
+                cv2.polylines(line, [pts], False, 1, 1)
+            radius = m.width * (sx + sy) / 4
+            if radius >= 1:  # every pixel within half the width of the centre line
+                line = cv2.distanceTransform(1 - line, cv2.DIST_L2, 5) <= radius
+            on = line.astype(bool)
+            rgb[on] = m.rgb
+            mask[on] = 1
         return rgb, mask.astype(bool)
 
 

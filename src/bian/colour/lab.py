@@ -27,12 +27,43 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return rgb_to_lab(rgb)[..., 0]
 
 
+_XYZ_TO_LINEAR = np.array([[3.2404542, -1.5371385, -0.4985314],
+                           [-0.9692660, 1.8760108, 0.0415560],
+                           [0.0556434, -0.2040259, 1.0572252]], np.float32)
+_WHITE = np.array([0.950456, 1.0, 1.088754], np.float32)
+
+
+def _linear_rgb(lab: np.ndarray) -> np.ndarray:
+    """n×3 Lab → n×3 linear sRGB, unclipped (OpenCV clips, which hides colours outside the gamut)."""
+    fy = (lab[:, 0] + 16) / 116
+    f = np.stack([fy + lab[:, 1] / 500, fy, fy - lab[:, 2] / 200], axis=1)
+    xyz = np.where(f > 6 / 29, f * f * f, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _WHITE
+    return xyz @ _XYZ_TO_LINEAR.T
+
+
 def merge(L: np.ndarray, ab: np.ndarray, saturation: float = 1.0) -> np.ndarray:
     """Full-resolution luminance (H×W, [0, 100]) + chroma (H×W×2) → float32 RGB in [0, 1].
 
-    ``saturation`` scales the chroma (0 gives grey, 1 leaves it as predicted).
+    ``saturation`` scales the chroma (0 gives grey, 1 leaves it as predicted). Where the colour falls
+    outside sRGB, its chroma is reduced (bisection, same hue) until it fits, instead of clipping the
+    channels, which would change the luminance the picture came with.
     """
     lab = np.empty(L.shape + (3,), np.float32)
     lab[..., 0] = L
     lab[..., 1:] = ab * np.float32(saturation)
+    flat = lab.reshape(-1, 3)
+    outside = np.flatnonzero(np.any(np.abs(_linear_rgb(flat) - 0.5) > 0.5 + 1e-3, axis=1))
+    if len(outside):
+        pixels = flat[outside]
+        low = np.zeros(len(outside), np.float32)
+        high = np.ones(len(outside), np.float32)
+        for _ in range(7):  # chroma within 1 % of the gamut edge
+            mid = (low + high) / 2
+            trial = pixels.copy()
+            trial[:, 1:] *= mid[:, None]
+            fits = np.all(np.abs(_linear_rgb(trial) - 0.5) <= 0.5 + 1e-3, axis=1)
+            low = np.where(fits, mid, low)
+            high = np.where(fits, high, mid)
+        pixels[:, 1:] *= low[:, None]
+        flat[outside] = pixels
     return lab_to_rgb(lab)

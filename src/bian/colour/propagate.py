@@ -2,16 +2,15 @@
 
 The optimisation of Levin, Lischinski and Weiss, "Colorization using Optimization" (SIGGRAPH 2004):
 neighbouring pixels with similar luminance should have similar chroma. We use its symmetric form with
-soft constraints, which lets one solver serve every source of chroma:
+soft constraints (and a fixed affinity width, see :data:`SIGMA`), which lets one solver serve every
+source of chroma:
 
     minimise  Σ_{r~s} w_rs (u_r − u_s)²  +  Σ_r c_r (u_r − t_r)²
 
-with 8-neighbour affinities ``w_rs = exp(−(L_r − L_s)² / 2σ_rs²)`` (σ from the local luminance
-variance, as in Levin et al.), targets ``t`` and confidences ``c`` (large for user hints, a match score
-for reference transfer, small for a network prior). The sparse system is solved once per image at a
-working resolution (a direct sparse factorisation, both chroma channels share it), then the result is
-brought back to full resolution with a guided filter on the full-resolution luminance, so chroma edges
-land on luminance edges.
+with 8-neighbour affinities ``w_rs = exp(−(L_r − L_s)² / 2σ²)``, targets ``t`` and confidences
+``c`` (large for user hints, a match score for reference transfer). The sparse system is solved at a
+working resolution, then the result is brought back to full resolution with a guided filter on the
+full-resolution luminance, so chroma edges land on luminance edges.
 """
 from __future__ import annotations
 
@@ -22,6 +21,10 @@ import scipy.sparse.linalg as spla
 
 _OFFSETS = ((0, 1), (1, -1), (1, 0), (1, 1))
 """Half of the 8-neighbourhood; each undirected edge appears once."""
+SIGMA = 5.0
+"""Luminance difference (L units) at which neighbours' affinity falls to exp(−½). Levin et al. take σ
+from the local variance, which lets colour leak across strong edges (the variance of a window astride
+an edge is large); a fixed σ keeps edges closed and measured ~0.5 dB better on point hints."""
 
 
 def working_shape(shape: tuple[int, int], size: int) -> tuple[int, int]:
@@ -69,15 +72,12 @@ def _symmetric(i, j, values, n: int) -> sp.csr_matrix:
     return m + m.T
 
 
-def affinity_laplacian(L: np.ndarray, sigma_floor: float = 1.0) -> sp.csr_matrix:
-    """Graph Laplacian of the 8-neighbour luminance affinities of an h×w image (L in [0, 100])."""
+def affinity_laplacian(L: np.ndarray, sigma: float = SIGMA) -> sp.csr_matrix:
+    """Graph Laplacian of the 8-neighbour affinities ``exp(−ΔL² / 2σ²)`` of an h×w image (L in [0, 100])."""
     h, w = L.shape
-    L = L.astype(np.float64)
-    mean = cv2.blur(L, (3, 3), borderType=cv2.BORDER_REFLECT)
-    var = np.maximum(cv2.blur(L * L, (3, 3), borderType=cv2.BORDER_REFLECT) - mean * mean, sigma_floor**2)
     i, j, length = neighbour_pairs(h, w)
-    flat, spread = L.ravel(), var.ravel()
-    weight = np.exp(-((flat[i] - flat[j]) ** 2) / (spread[i] + spread[j])) / length  # diagonals count less
+    flat = L.astype(np.float64).ravel()
+    weight = np.exp(-((flat[i] - flat[j]) ** 2) / (2 * sigma**2)) / length  # diagonals count less
     W = _symmetric(i, j, weight, h * w)
     return (sp.diags(np.asarray(W.sum(axis=1)).ravel()) - W).tocsr()
 

@@ -140,7 +140,7 @@ class Colourise(Stage):
 
     def __init__(self, references=(), hints: str | Path | None = None, model: str = "auto",
                  saturation: float = 1.0, render_size: int = 512, radius: int = 6, device: str = "auto",
-                 precision: str = "auto"):
+                 precision: str = "auto", video: str | Path | None = None):
         from ..colour import auto, hints as hint_io, reference
         from ..colour.lab import rgb_to_lab
         from ..temporal.framecache import PerFrame
@@ -168,9 +168,16 @@ class Colourise(Stage):
                 self.note = f"{missing.line()}; used the offline example-based fallback instead"
                 labs = auto.example_library()
                 self.specs = []
+        self._pinned = [s.pinned for s in self.specs] + [False] * (len(labs) - len(self.specs))
+        self._keyframe = [None] * len(labs)
+        """Per reference: the source frame it was made from (a keyframe coloured by hints), else None."""
+        if self.hints is not None and video is not None and self.radius:
+            for index, lab in _keyframe_references(Path(video), self.hints):
+                labs.append(lab)
+                self._pinned.append(False)
+                self._keyframe.append(index)
         self._refs = [reference.prepare_reference(lab, WORK_SIZE) for lab in labs]
         self._score_refs = [reference.prepare_reference(lab, SCORE_SIZE) for lab in labs]
-        self._pinned = [s.pinned for s in self.specs] + [False] * (len(labs) - len(self.specs))
         self._model = None
         self._thumb = PerFrame(thumbnail)
         self._luma = PerFrame(_lumas)
@@ -220,13 +227,19 @@ class Colourise(Stage):
         return reference.scores(_shrink(L, working_shape(L.shape, SCORE_SIZE)), self._score_refs)
 
     def _choose(self, frames, center: int) -> tuple[int, ...]:
-        """Indices of the references for the current frame: those pinned to it, else the unpinned ones
-        that fit its shot (scores averaged over the shot's frames in the window)."""
+        """Indices of the references for the current frame: those pinned to it, else those of the
+        unpinned ones and of the nearest hint keyframes before and after it that fit its shot (scores
+        averaged over the shot's frames in the window)."""
         index = frames[center].index
         pinned = tuple(k for k, s in enumerate(self.specs) if s.pinned and s.covers(index))
         if pinned:
             return pinned
-        pool = [k for k in range(len(self._refs)) if not self._pinned[k]] or list(range(len(self._refs)))
+        keyed = [(abs(self._keyframe[k] - index), self._keyframe[k] > index, k)
+                 for k in range(len(self._refs)) if self._keyframe[k] is not None]
+        nearest = [min((d, k) for d, after, k in keyed if after == side)[1]
+                   for side in (False, True) if any(after == side for _, after, _ in keyed)]
+        pool = [k for k in range(len(self._refs)) if not self._pinned[k] and self._keyframe[k] is None] + nearest
+        pool = pool or list(range(len(self._refs)))
         if len(pool) <= 1:
             return tuple(pool)
         mean = np.mean([self._scores(f.image) for f in frames], axis=0)[pool]
@@ -296,6 +309,24 @@ class Colourise(Stage):
 
     def close(self) -> None:
         self._model = None
+
+
+def _keyframe_references(video: Path, hints) -> list[tuple[int, np.ndarray]]:
+    """Each video frame that carries hints, coloured by them (Lab at working size): it then serves as
+    a reference for the frames of its shot that are too far away for the hints to reach along flow."""
+    from ..colour import hints as hint_io
+    from ..colour.lab import merge, rgb_to_lab
+    from ..media.video import VideoReader, probe_video
+
+    reader = VideoReader(probe_video(video))
+    out = []
+    for index in hints.frames():
+        for frame in reader.frames(index, index + 1):
+            L_full, L = _lumas(frame.image)
+            rgb, mask = hints.rasterise(index, L.shape, L_full.shape)
+            ab, _ = hint_io.blend(L, rgb, mask)
+            out.append((index, rgb_to_lab(merge(L, ab))))
+    return out
 
 
 def _lumas(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
