@@ -84,7 +84,9 @@ class Server:
             conn.close()
 
     def jobs(self) -> list[dict]:
-        return [json.loads(p.read_text()) for p in sorted((self.data / "jobs").glob("*/job.json"))]
+        """Every job's record, oldest first."""
+        jobs = [json.loads(p.read_text()) for p in (self.data / "jobs").glob("*/job.json")]
+        return sorted(jobs, key=lambda j: j["created"])
 
 
 @pytest.fixture(scope="module")
