@@ -34,7 +34,7 @@ from damage import load_frames, psnr  # noqa: E402
 
 from bian.models import catalogue, loader  # noqa: E402
 from bian.stages.resize import lanczos  # noqa: E402
-from bian.stages.upscale import enlarge, finish, super_resolve  # noqa: E402
+from bian.superres.enlarge import enlarge, finish, super_resolve  # noqa: E402
 
 SHARED = Path(os.environ.get("BIAN_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 OUT = Path(__file__).resolve().parents[1] / "bench-out" / "upscale"

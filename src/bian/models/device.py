@@ -3,6 +3,9 @@
 Shared by every model user. Rules: CUDA runs fp16; a CPU runs bf16 when a quick measurement on
 this machine shows bf16 convolutions clearly faster than fp32 (CPUs with AMX or AVX-512 BF16),
 otherwise fp32. ``precision`` options: ``auto``, ``fp32``, ``bf16``, ``fp16``.
+
+torch is imported inside the functions: stage modules read :data:`PRECISIONS` while the CLI lists its
+options, which must stay fast.
 """
 from __future__ import annotations
 
@@ -10,17 +13,14 @@ import functools
 import os
 import time
 
-import torch
-from torch.nn import functional as F
-
 from ..errors import OptionError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def choose_device(name: str = "auto") -> torch.device:
     """``auto`` → the first CUDA device when there is one, else the CPU."""
+    import torch
     if name in (None, "", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -33,12 +33,13 @@ def choose_device(name: str = "auto") -> torch.device:
 
 
 def choose_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
+    import torch
     if precision not in PRECISIONS:
         raise OptionError(f"unknown precision '{precision}'", hint="use " + ", ".join(PRECISIONS))
     if precision != "auto":
         if device.type == "cpu" and precision == "fp16":
             raise OptionError("fp16 is for GPUs", hint="use bf16 or fp32 on a CPU")
-        return _DTYPES[precision]
+        return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
     if device.type == "cuda":
         return torch.float16
     return torch.bfloat16 if bf16_faster_on_cpu() else torch.float32
@@ -49,6 +50,9 @@ def bf16_faster_on_cpu() -> bool:
     """Time a typical 3×3, 64-channel convolution in fp32 and bf16 (about 0.1 s, once per process)."""
     if os.environ.get("BIAN_CPU_BF16") in ("0", "1"):  # lets tests and users pin the choice
         return os.environ["BIAN_CPU_BF16"] == "1"
+    import torch
+    from torch.nn import functional as F
+
     x = torch.rand(1, 64, 64, 64).contiguous(memory_format=torch.channels_last)
     w = torch.rand(64, 64, 3, 3).contiguous(memory_format=torch.channels_last) * 0.05
 
@@ -71,6 +75,7 @@ def bf16_faster_on_cpu() -> bool:
 def available_memory(device: torch.device) -> int:
     """Bytes free for new tensors on ``device`` now."""
     if device.type == "cuda":
+        import torch
         free, _total = torch.cuda.mem_get_info(device)
         return int(free)
     try:
@@ -92,6 +97,7 @@ def memory_budget(device: torch.device, fraction: float = 0.5) -> int:
 
 
 def is_out_of_memory(error: BaseException) -> bool:
+    import torch
     if isinstance(error, torch.cuda.OutOfMemoryError):
         return True
     text = str(error)
@@ -102,4 +108,5 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 def release_memory(device: torch.device) -> None:
     if device.type == "cuda":
+        import torch
         torch.cuda.empty_cache()

@@ -25,21 +25,27 @@ from .arch.srvgg import SRVGGNetCompact
 from .descriptor import ModelDescriptor
 from .tiling import Step
 
-def load(spec: str | os.PathLike, allow_download: bool | None = None) -> ModelDescriptor:
-    """A model from a catalogue name or a weights file; raises :class:`ModelError` with a how-to."""
+def locate(spec: str | os.PathLike, allow_download: bool | None = None) -> tuple[Path, str]:
+    """The weights file ``spec`` names (a file, or a catalogue name whose files are found or fetched)
+    and a display name, without reading the weights; raises :class:`ModelError` with a how-to."""
     path = Path(spec)
     if path.is_file():
-        return load_file(path)
+        return path, path.stem
     if str(spec) in catalogue.ENTRIES:
-        entry = catalogue.get(str(spec))
-        files = catalogue.find_files(entry.name, allow_download=allow_download)
-        descriptor = load_file(files[0], name=entry.name)
-        descriptor.source = f"{entry.name} ({files[0]})"
-        return descriptor
+        return catalogue.find_files(str(spec), allow_download=allow_download)[0], str(spec)
     if path.suffix or os.sep in str(spec):
         raise ModelError("model file not found", path, "give an existing .pth, .safetensors or ncnn .param file")
     catalogue.get(str(spec))  # raises the "unknown model" error listing known names
     raise AssertionError("unreachable")
+
+
+def load(spec: str | os.PathLike, allow_download: bool | None = None) -> ModelDescriptor:
+    """A model from a catalogue name or a weights file; raises :class:`ModelError` with a how-to."""
+    path, name = locate(spec, allow_download)
+    descriptor = load_file(path, name=name)
+    if not Path(spec).is_file():
+        descriptor.source = f"{name} ({path})"
+    return descriptor
 
 
 def load_file(path: str | os.PathLike, name: str | None = None) -> ModelDescriptor:

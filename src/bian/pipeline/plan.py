@@ -25,7 +25,7 @@ from ..errors import BianError, InputError, OptionError, OutputError
 from ..media import images as image_io
 from ..media.encode import CODECS, PRESETS, EncoderSettings, choose_settings, container_for
 from ..media.video import VideoInfo, probe_video
-from ..stages import deflicker, denoise, faces, resize, stabilise
+from ..stages import colourise, deflicker, denoise, faces, resize, stabilise, upscale
 from ..stages.base import Stage
 from .options import Option, choice, int_range, positive_float
 
@@ -34,6 +34,8 @@ STAGE_MODULES = [
     deflicker,
     stabilise,
     faces,
+    colourise,
+    upscale,
     resize,
 ]
 
@@ -65,6 +67,8 @@ class Source:
     grey: bool
     rate: Fraction | None
     frames: int
+    path: Path | None = None
+    """The input file (a stage may read a few of its frames up front, e.g. hint keyframes)."""
 
 
 @dataclass
@@ -131,7 +135,7 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
         frame, info = image_io.read_image(input_path, opts["max_pixels"])
         if not image_io.is_image(output):
             raise OptionError("an image input needs an image output", output, "use .png, .jpg, .tif, .webp or .bmp")
-        source = Source("image", info.width, info.height, info.bits, info.grey, None, 1)
+        source = Source("image", info.width, info.height, info.bits, info.grey, None, 1, input_path)
         plan = Plan(input_path, output, "image", _stages(opts, source), source, info)
         plan.first_frame = frame  # decoded once while probing; the runner uses it
         return plan
@@ -139,7 +143,7 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
         raise OptionError("a video input needs a video output", output, "use .mp4, .mov or .mkv")
     container_for(output)
     info = probe_video(input_path)
-    source = Source("video", info.width, info.height, info.bits, False, info.rate, info.frames)
+    source = Source("video", info.width, info.height, info.bits, False, info.rate, info.frames, input_path)
     stages = _stages(opts, source)
     width, height = info.width, info.height
     time_base, rate = info.time_base, info.rate
