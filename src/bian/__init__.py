@@ -1,6 +1,7 @@
 """bian (彼岸): bring old photographs and film back to life.
 
-Python API: :func:`restore` (images, videos, folders) and :func:`plan`; errors are :class:`BianError`.
+Python API: :func:`restore` (images, videos, folders), :func:`plan` and :func:`animate` (a portrait → a
+short video); errors are :class:`BianError`.
 """
 from .errors import BianError
 
@@ -19,4 +20,11 @@ def plan(input, output, **options):
     return _plan(input, output, **options)
 
 
-__all__ = ["BianError", "__version__", "plan", "restore"]
+def animate(photo, output, **options):
+    """See :func:`bian.animate.api.animate`. (After the first call ``bian.animate`` is the package, which
+    is callable the same way.)"""
+    from .animate.api import animate as _animate
+    return _animate(photo, output, **options)
+
+
+__all__ = ["BianError", "__version__", "animate", "plan", "restore"]
