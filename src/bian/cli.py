@@ -14,7 +14,7 @@ from .errors import BianError, OptionError
 from .pipeline import plan as plan_module
 from .pipeline.options import Option
 
-COMMANDS = ("restore", "demo", "serve")
+COMMANDS = ("restore", "demo", "serve", "animate")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=4.0, help="length of the film (default 4)")
     _add_common(demo)
 
+    from .animate.cli import add_parser as add_animate_parser
+    _add_common(add_animate_parser(sub))
+
     serve = sub.add_parser("serve", help="the web UI: restore and animate in the browser",
                            description="Serve the web UI (needs `pip install bian[web]`). Jobs run one at a "
                            "time, live in folders under --data and resume after a restart.")
@@ -108,7 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             from .web import serve
             serve(args.host, args.port, args.data and Path(args.data), args.max_upload, args.jobs)
             return 0
-        if args.command == "demo":
+        if args.command == "animate":
+            from .animate.cli import run as run_animate
+            summary = run_animate(args)
+        elif args.command == "demo":
             from .demo import run_demo
             summary = run_demo(Path(args.output), seconds=args.seconds, quiet=args.quiet)
         else:
