@@ -10,7 +10,8 @@ VPY=.venv/bin/python
 # A CPU build of torch; an unpinned torch would pull several GB of CUDA packages.
 "$VPY" -c "import torch" 2>/dev/null || "$VPY" -m pip install -q "torch==2.13.0"
 if [ "${1:-}" = "--test" ]; then
-    "$VPY" -m pip install -q -e ".[test,web]"
+    # scale: Ray, for the cluster tests (a local cluster of three nodes, about 2 minutes)
+    "$VPY" -m pip install -q -e ".[test,web,scale]"
     # ffmpeg: comparison anchor; chromium: the web UI's browser tests (Playwright drives it, no browser download)
     missing=""
     command -v ffmpeg >/dev/null || missing="$missing ffmpeg"
