@@ -24,6 +24,9 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 ENGINES = ("auto", "offline", "neural")
 MIN_IOD = 8.0
 """Faces whose eyes are closer than this many pixels are too small to animate (and are left still)."""
+MIN_SCORE = 0.6
+"""Detector confidence below which a face is left still: animating a false detection (a pattern, a badge)
+warps something that is not a face. dlib's HOG margin 0.2, YuNet's own default threshold."""
 
 
 def animate(photo, output, *, motion=None, driving=None, duration: float | None = None, fps: float | None = None,
@@ -78,7 +81,8 @@ def animate(photo, output, *, motion=None, driving=None, duration: float | None 
         notes.append("photo restored before animating")
 
     from ..faces import detect_faces
-    faces = [f for f in detect_faces(image, backend=detector, landmarks="68") if _iod(f.landmarks) >= MIN_IOD]
+    faces = [f for f in detect_faces(image, backend=detector, landmarks="68")
+             if f.score >= MIN_SCORE and _iod(f.landmarks) >= MIN_IOD]
     if not faces:
         raise InputError("no face found in the photo", photo,
                          "animate needs a face with its eyes at least ~10 px apart; try a larger scan")

@@ -22,6 +22,8 @@ CLOSE_AT = 0.78
 """Where closed lids meet, as a fraction of the opening from the upper lid."""
 IRIS_SHIFT = 0.3
 """Largest sideways iris shift, in half eye widths."""
+TERMS = ("upper lid", "upper lid smooth part", "skin above", "skin below", "eyeball", "lower lid")
+"""The order of the terms :func:`samples` returns."""
 
 
 @dataclass

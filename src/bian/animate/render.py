@@ -42,6 +42,10 @@ class Renderer:
         px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
         self._pixels = (px, py)
         self._grid_coords = ((px - x0) / s, (py - y0) / s)
+        # nothing moves beyond the head fields' reach (the coarse grid's interpolation would leak a little)
+        pix = np.stack([px.ravel(), py.ravel()], 1)
+        reach = np.min([r.ellipse_radius(pix) for r in rigs], axis=0).reshape(px.shape)
+        self._still = reach >= HEAD_FADE[1]
         self._boxes = [([_box(e, eyelids.region(e)) for e in r.eyes], _box(r.mouth, mouth.region(r.mouth)))
                        for r in rigs]
 
@@ -55,7 +59,10 @@ class Renderer:
         inv = invert(disp.reshape(gh, gw, 2) / self.step)
         x0, y0 = self.roi[:2]
         q = cv2.remap(inv, *self._grid_coords, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return q[..., 0] * self.step + x0, q[..., 1] * self.step + y0
+        mapx, mapy = q[..., 0] * self.step + x0, q[..., 1] * self.step + y0
+        mapx[self._still] = self._pixels[0][self._still]
+        mapy[self._still] = self._pixels[1][self._still]
+        return mapx, mapy
 
     def landmark_positions(self, poses: list[dict]) -> list[np.ndarray]:
         """Where each face's 68 landmarks are shown in the frame for ``poses``: the smooth fields of every
