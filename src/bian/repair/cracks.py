@@ -60,7 +60,7 @@ def _line_like(candidates: np.ndarray, min_length: int, max_width: int) -> np.nd
     skeleton = skeletonize(candidates)
     length = np.bincount(labels[skeleton], minlength=count)
     area = np.bincount(labels.ravel(), minlength=count)
-    keep = (length >= min_length) & (area <= 0.75 * max_width * np.maximum(length, 1))
+    keep = (length >= min_length) & (area <= max_width * np.maximum(length, 1))
     keep[0] = False
     return keep[labels]
 

@@ -89,9 +89,14 @@ def detect_temporal(current_luma: np.ndarray, neighbours: list[Compensated], sen
     scale = 1.5 - sensitivity  # 0.5 → 1.0
     high = scale * max(6.0 * sigma, 0.07)
     low = scale * max(3.0 * sigma, 0.035)
-    # Pixels unlike every neighbour are kept out of the motion check, so a speck does not spoil it.
+    limit = int(max_area * current_luma.size)
+    # Small regions unlike the neighbours are kept out of the motion check, so a speck does not spoil
+    # it; large ones are failed motion and must count against it.
     suspect = np.median(np.abs(np.stack(residuals)), axis=0) > low
-    trusted = trusted_motion(residuals, neighbours, suspect)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(suspect.astype(np.uint8), connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] <= limit
+    small[0] = False
+    trusted = trusted_motion(residuals, neighbours, small[labels])
     count = trusted.sum(axis=0)
     # Compare with the brightest/darkest neighbour pixel within 1 px: flow is never exact on fine detail.
     box = np.ones((3, 3), np.uint8)
@@ -104,7 +109,6 @@ def detect_temporal(current_luma: np.ndarray, neighbours: list[Compensated], sen
     dark = np.take_along_axis(np.sort(np.where(trusted, below, np.inf), axis=0), rank, axis=0)[0]
     bright[count < 2] = -np.inf
     dark[count < 2] = -np.inf
-    limit = int(max_area * current_luma.size)
     found = np.zeros(current_luma.shape, bool)
     for polarity, score in ((1.0, bright), (-1.0, dark)):
         candidates = hysteresis(score, low, high, max_pixels=limit)

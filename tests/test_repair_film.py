@@ -1,0 +1,110 @@
+"""Film dust and line-scratch repair on small generated sequences (bian.repair.film, .dust, .lines)."""
+import cv2
+import numpy as np
+import pytest
+
+from bian.repair import dust, film, lines, motion
+
+
+def _texture(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    base = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 2.5)
+    base = (base - base.min()) / (base.max() - base.min())
+    return 0.2 + 0.6 * base
+
+
+def _sequence(n=5, h=96, w=128, step=2, seed=0):
+    """``n`` RGB frames of a texture panning ``step`` px per frame to the left."""
+    big = _texture(h, w + step * n, seed)
+    return [np.repeat(big[:, i * step:i * step + w, None], 3, axis=2).copy() for i in range(n)]
+
+
+def _specks(frame):
+    """A bright and a dark speck and a dark hair on the frame; returns (damaged, true mask)."""
+    out = frame.copy()
+    cv2.circle(out, (40, 50), 3, (0.97, 0.97, 0.97), -1)
+    cv2.circle(out, (95, 30), 2, (0.03, 0.03, 0.03), -1)
+    cv2.polylines(out, [np.array([[20, 80], [35, 75], [50, 82], [60, 78]], np.int32)], False, (0.05,) * 3, 1)
+    return out, np.abs(out - frame).max(axis=2) > 0.04
+
+
+def test_temporal_detector_finds_specks_and_nothing_else():
+    frames = _sequence()
+    frames[2], truth = _specks(frames[2])
+    comps = [dust.compensate(frames[2], frames[k]) for k in (0, 1, 3, 4)]
+    found = dust.detect_temporal(motion.grey(frames[2]), comps)
+    near = cv2.dilate(truth.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert (found & truth).sum() >= 0.9 * truth.sum()
+    assert (found & ~near).sum() <= 0.05 * found.sum()
+
+
+def test_repair_frame_restores_the_clean_frame():
+    frames = _sequence()
+    clean = frames[2].copy()
+    frames[2], truth = _specks(frames[2])
+    out, replaced = film.repair_frame(frames[2], [frames[k] for k in (0, 1, 3, 4)], line_scratches=False)
+    assert out.dtype == np.float32 and out.shape == clean.shape
+    assert replaced[truth].all()
+    assert np.abs(out - clean)[truth].max() < 0.05
+    assert np.abs(frames[2] - clean)[truth].max() > 0.5  # the damage was real
+    # Outside what it replaced, the frame is untouched.
+    assert np.array_equal(out[~replaced], frames[2][~replaced])
+
+
+def test_clean_sequence_with_flicker_and_a_moving_object_is_left_alone():
+    frames = _sequence(seed=3)
+    gains = [1.0, 0.87, 1.12, 0.9, 1.15]
+    for i, frame in enumerate(frames):
+        cv2.rectangle(frame, (10 + 7 * i, 20), (30 + 7 * i, 45), (0.1, 0.1, 0.1), -1)  # a dark object moving fast
+        frames[i] = np.clip(frame * gains[i], 0, 1).astype(np.float32)
+    out, replaced = film.repair_frame(frames[2], [frames[k] for k in (0, 1, 3, 4)], line_scratches=False)
+    assert replaced.sum() <= 0.002 * replaced.size
+    assert np.abs(out - frames[2]).mean() < 1e-3
+
+
+def test_line_scratch_is_found_and_filled_from_beside():
+    frame = np.repeat(_texture(120, 100, seed=5)[..., None], 3, axis=2)
+    clean = frame.copy()
+    frame[:, 60:62] = np.clip(frame[:, 60:62] + 0.3, 0, 1)
+    truth = np.zeros(frame.shape[:2], bool)
+    truth[:, 60:62] = True
+    found = lines.detect_line_scratches(motion.grey(frame))
+    near = cv2.dilate(truth.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert (found & truth).sum() >= 0.9 * truth.sum()
+    assert (found & ~near).sum() == 0
+    out, _ = film.repair_frame(frame, [], line_scratches=True)
+    assert np.abs(out - clean)[truth].mean() < 0.03 < np.abs(frame - clean)[truth].mean()
+
+
+def test_short_vertical_content_is_not_a_scratch():
+    frame = _texture(120, 100, seed=6)
+    frame[30:70, 40:42] = 0.95  # a post a third of the frame tall
+    assert not lines.detect_line_scratches(frame).any()
+
+
+def test_still_frame_fallback_finds_an_isolated_speck_only():
+    frame = np.repeat(_texture(80, 80, seed=7)[..., None], 3, axis=2)
+    damaged = frame.copy()
+    cv2.circle(damaged, (30, 30), 2, (1.0, 1.0, 1.0), -1)
+    found = film.specks(motion.grey(damaged))
+    assert found[30, 30]
+    assert found.sum() < 40
+    assert not film.specks(motion.grey(frame)).any()
+
+
+def test_fill_flow_replaces_flow_under_the_mask_by_its_surroundings():
+    field = np.zeros((40, 40, 2), np.float32)
+    field[..., 0] = 1.5
+    mask = np.zeros((40, 40), bool)
+    mask[15:25, 15:25] = True
+    field[mask] = 30.0
+    filled = motion.fill_flow(field, mask)
+    assert np.allclose(filled[mask, 0], 1.5, atol=1e-4)
+    assert np.array_equal(filled[~mask], field[~mask])
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_too_few_neighbours_do_not_use_the_temporal_detector(n):
+    frames = _sequence()
+    comps = [dust.compensate(frames[2], frames[1])] * n
+    assert not dust.detect_temporal(motion.grey(frames[2]), comps).any()
