@@ -25,11 +25,12 @@ from ..errors import BianError, InputError, OptionError, OutputError
 from ..media import images as image_io
 from ..media.encode import CODECS, PRESETS, EncoderSettings, choose_settings, container_for
 from ..media.video import VideoInfo, probe_video
-from ..stages import colourise, deflicker, denoise, faces, resize, stabilise, upscale
+from ..stages import colourise, deflicker, denoise, faces, repair, resize, stabilise, upscale
 from ..stages.base import Stage
 from .options import Option, choice, int_range, positive_float
 
 STAGE_MODULES = [
+    repair,
     denoise,
     deflicker,
     stabilise,
