@@ -34,6 +34,7 @@ from .lab import rgb_to_lab
 from .propagate import geodesic_graph
 
 _PAINTED = 10 / 255
+_REACH = 4.0
 """Channel spread above which a pixel of a hint image counts as painted."""
 
 
@@ -191,15 +192,22 @@ def blend(L: np.ndarray, rgb: np.ndarray, mask: np.ndarray, power: float = 3.0,
     keys, group = np.unique(np.round(ab * 10).astype(np.int32), axis=0, return_inverse=True)
     group = group.ravel()
     graph = geodesic_graph(L, step_cost)
+    # Each pixel's nearest hint group, then every group only as far as it can still matter: beyond
+    # REACH × the upper-quartile nearest distance its weight is under REACH^−power of the nearest one's.
+    nearest, _, source = dijkstra(graph, directed=False, indices=where, min_only=True, return_predecessors=True)
+    nearest_group = np.full(h * w, -1)
+    reached = source >= 0
+    nearest_group[reached] = group[np.searchsorted(where, source[reached])]
+    limit = _REACH * float(np.percentile(nearest[reached], 75)) + 1e-3
     num = np.zeros((h * w, 2))
     den = np.zeros(h * w)
-    nearest = np.full(h * w, np.inf)
     for g in range(len(keys)):
         members = where[group == g]
-        d = dijkstra(graph, directed=False, indices=members, min_only=True)
-        weight = (d + 1e-3) ** -power
+        d = dijkstra(graph, directed=False, indices=members, min_only=True, limit=limit)
+        own = nearest_group == g  # always counted, however far
+        d[own] = nearest[own]
+        weight = np.where(np.isfinite(d), (d + 1e-3) ** -power, 0.0)
         num += weight[:, None] * ab[group == g].mean(axis=0)
         den += weight
-        nearest = np.minimum(nearest, d)
     out = (num / den[:, None]).reshape(h, w, 2).astype(np.float32)
     return out, nearest.reshape(h, w).astype(np.float32)

@@ -75,12 +75,15 @@ def _atlas(refs: list[np.ndarray], fill: float) -> np.ndarray:
 
 
 def patchmatch(target: np.ndarray, source: np.ndarray, valid: np.ndarray, iterations: int = 4,
-               seed: int = 0):
+               seed: int = 0, init: tuple[np.ndarray, np.ndarray] | None = None,
+               steps: tuple[int, ...] = (8, 4, 2, 1), radius: int | None = None):
     """Nearest-neighbour field from ``target`` (h×w×D) into ``source`` (H×W×D) features.
 
-    Only ``source`` pixels where ``valid`` (H×W bool) is true are matched. Returns (ys, xs, cost):
-    the matched source coordinates (h×w int) and the squared feature distance (h×w float32).
-    Deterministic for a given ``seed``.
+    Only ``source`` pixels where ``valid`` (H×W bool) is true are matched. ``init`` (ys, xs) starts
+    from a known field instead of a random one; ``steps`` are the propagation distances (jump
+    flooding) and ``radius`` the widest random search (default: the whole source). Returns
+    (ys, xs, cost): the matched source coordinates (h×w int) and the squared feature distance
+    (h×w float32). Deterministic for a given ``seed``.
     """
     rng = np.random.default_rng(seed)
     h, w, _ = target.shape
@@ -95,8 +98,11 @@ def patchmatch(target: np.ndarray, source: np.ndarray, valid: np.ndarray, iterat
         c[~valid[ys, xs]] = bad
         return c
 
-    pick = rng.integers(0, len(vy), size=(h, w))
-    ys, xs = vy[pick], vx[pick]
+    if init is None:
+        pick = rng.integers(0, len(vy), size=(h, w))
+        ys, xs = vy[pick], vx[pick]
+    else:
+        ys, xs = np.clip(init[0], 0, H - 1), np.clip(init[1], 0, W - 1)
     best = cost(ys, xs)
 
     def consider(cy, cx):
@@ -108,17 +114,17 @@ def patchmatch(target: np.ndarray, source: np.ndarray, valid: np.ndarray, iterat
         ys, xs, best = np.where(better, cy, ys), np.where(better, cx, xs), np.where(better, c, best)
 
     for _ in range(iterations):
-        for step in (8, 4, 2, 1):
+        for step in steps:
             for dy, dx in ((0, step), (0, -step), (step, 0), (-step, 0)):
                 # the neighbour at (y+dy, x+dx) matched (ny, nx); offer (ny−dy, nx−dx) to (y, x)
                 ny = np.roll(ys, (-dy, -dx), axis=(0, 1)) - dy
                 nx = np.roll(xs, (-dy, -dx), axis=(0, 1)) - dx
                 consider(ny, nx)
-        radius = max(H, W)
-        while radius >= 1:
-            consider(ys + rng.integers(-radius, radius + 1, size=(h, w)),
-                     xs + rng.integers(-radius, radius + 1, size=(h, w)))
-            radius //= 2
+        reach = radius or max(H, W)
+        while reach >= 1:
+            consider(ys + rng.integers(-reach, reach + 1, size=(h, w)),
+                     xs + rng.integers(-reach, reach + 1, size=(h, w)))
+            reach //= 2
     return ys, xs, best
 
 
@@ -142,17 +148,48 @@ def scores(L: np.ndarray, refs: list[Reference], iterations: int = 3) -> np.ndar
     return np.array(out)
 
 
-def transfer(L: np.ndarray, refs: list[Reference], iterations: int = 4, seed: int = 0):
+def _half(ref: Reference) -> Reference:
+    h, w = max(1, ref.L.shape[0] // 2), max(1, ref.L.shape[1] // 2)
+    area = lambda x: cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA)
+    return Reference(L=area(ref.L), ab=area(ref.ab))
+
+
+def _offsets(refs: list[Reference]) -> np.ndarray:
+    """Left edge of each reference in the atlas."""
+    widths = [r.L.shape[1] for r in refs]
+    return np.concatenate([[0], np.cumsum(np.array(widths[:-1]) + _GAP)]).astype(np.int64)
+
+
+def _match(L: np.ndarray, refs: list[Reference], seed: int):
+    """Coarse to fine: a full search on pictures halved until small, then at each finer level the
+    doubled field refined by short propagation and a local random search (about 4× cheaper than a
+    full search at the finest level, and it finds large structures first)."""
+    target, feats = _normalised_features(L, refs)
+    atlas = _atlas(feats, 0.0)
+    valid = _atlas([np.ones(f.shape[:2] + (1,), np.float32) for f in feats], 0.0)[..., 0] > 0
+    if min(L.shape) < 48 or min(r.L.shape[0] for r in refs) < 48:
+        return patchmatch(target, atlas, valid, iterations=4, seed=seed)
+    coarse_L = cv2.resize(L, (L.shape[1] // 2, L.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    coarse = [_half(r) for r in refs]
+    cy, cx, _ = _match(coarse_L, coarse, seed)
+    # coarse atlas coordinates → reference and position in it → fine atlas coordinates
+    coarse_off, fine_off = _offsets(coarse), _offsets(refs)
+    k = np.clip(np.searchsorted(coarse_off, cx, side="right") - 1, 0, len(refs) - 1)
+    yy, xx = np.mgrid[0 : L.shape[0], 0 : L.shape[1]]
+    up = lambda a: a[np.minimum(yy // 2, a.shape[0] - 1), np.minimum(xx // 2, a.shape[1] - 1)]
+    iy = 2 * up(cy) + yy % 2
+    ix = fine_off[up(k)] + 2 * (up(cx) - coarse_off[up(k)]) + xx % 2
+    return patchmatch(target, atlas, valid, iterations=1, seed=seed, init=(iy, ix), steps=(2, 1), radius=4)
+
+
+def transfer(L: np.ndarray, refs: list[Reference], seed: int = 0):
     """Chroma for a grey picture from colour references.
 
     ``L``: h×w float32 luminance in [0, 100] at matching resolution. Returns (ab, confidence): h×w×2
     transferred chroma and h×w confidence in (0, 1], 1 for a perfect match and exp(−1) for a match
     eight times worse than the picture's median (textured areas match less exactly but not worse).
     """
-    target, feats = _normalised_features(L, refs)
-    atlas = _atlas(feats, 0.0)
-    valid = _atlas([np.ones(f.shape[:2] + (1,), np.float32) for f in feats], 0.0)[..., 0] > 0
+    ys, xs, cost = _match(L.astype(np.float32), refs, seed)
     chroma = _atlas([r.ab for r in refs], 0.0)
-    ys, xs, cost = patchmatch(target, atlas, valid, iterations=iterations, seed=seed)
     typical = float(np.median(cost)) + 1e-6
     return chroma[ys, xs], np.exp(-cost / (8 * typical)).astype(np.float32)

@@ -35,6 +35,8 @@ KEEP_RATIO = 1.25
 HINT_REACH = 20.0
 """Where hints and another source meet, a hint's share is exp(−d / HINT_REACH), d being the geodesic
 distance to it (luminance steps crossed plus 0.05 per pixel at working size)."""
+FALLBACK_STRENGTH = 0.5
+"""The example-based automatic fallback is a crude prior: its chroma is applied at half strength."""
 HINT_WEIGHT = 4.0
 """A frame with its own hints counts this much more than other frames when chroma is averaged over time."""
 
@@ -159,6 +161,8 @@ class Colourise(Stage):
         self.hints_path = str(hints) if hints else None
         self.model_spec, self.model_path, self.device, self.precision = model, None, device, precision
         self.note = None
+        self.fallback = False
+        """True when the automatic path found no DDColor weights and uses the example library."""
         if not labs and self.hints is None:
             try:
                 self.model_path = auto.find_weights(model)
@@ -166,6 +170,7 @@ class Colourise(Stage):
                 if model not in ("auto", *auto.MODELS):
                     raise
                 self.note = f"{missing.line()}; used the offline example-based fallback instead"
+                self.fallback = True
                 labs = auto.example_library()
                 self.specs = []
         self._pinned = [s.pinned for s in self.specs] + [False] * (len(labs) - len(self.specs))
@@ -195,7 +200,7 @@ class Colourise(Stage):
             parts.append(f"reference ({len(self.specs)} image{'s' if len(self.specs) > 1 else ''})")
         elif self.model_path is not None:
             parts.append(f"automatic: DDColor ({self.model_path})")
-        elif self._refs:
+        elif self.fallback:
             parts.append("automatic: offline example-based fallback (DDColor weights not found)")
         return " + ".join(parts)
 
@@ -260,6 +265,8 @@ class Colourise(Stage):
         if chosen:
             ab, confidence = reference.transfer(L, [self._refs[k] for k in chosen])
             base, weight = propagate.solve(L, ab, confidence * 100.0, refine=True), 1.0
+            if self.fallback:
+                base *= FALLBACK_STRENGTH
         elif self.model_path is not None:
             base, weight = auto.predict(self.model, L_full, self.render_size, L.shape), 1.0
         if self.hints is not None and self._has_hints(frame.index):
