@@ -93,27 +93,27 @@ def animate(photo, output, *, motion=None, driving=None, duration: float | None 
         faces = [faces[face]]
     rigs = [build_rig(f.landmarks, image) for f in faces]
 
-    if driving is not None:
-        from .driving import read_driving
-        drive = read_driving(Path(driving), duration)
-        rate, times = drive.rate, drive.times
-        time_base = drive.time_base
-        motions = [drive.motion_for(rig) for rig in rigs]
-        notes += drive.notes
-    else:
-        rate = Fraction(fps or 25).limit_denominator(1001)
-        count = max(1, int(round(float(duration or 6.0) * rate)))
-        times = out_io.frame_times(count, rate)
-        time_base = Fraction(1, rate.numerator)
-        motions = [preset_motion(names, count, float(rate), seed, k, strength) for k in range(len(rigs))]
-
-    use_neural = engine == "neural" or (engine == "auto" and driving is not None and _neural_available())
+    if driving is not None and fps is not None:
+        notes.append("--fps is ignored with a driving video: its own frame rate is kept")
+    use_neural = driving is not None and (engine == "neural" or (engine == "auto" and _neural_available()))
     if use_neural:
         from .neural import NeuralAnimator
-        animator = NeuralAnimator(image, faces, Path(driving), len(times))
-        engine_name = animator.name
-        render = animator.frame
+        animator = NeuralAnimator(image, faces, Path(driving), duration, detector=detector)
+        rate, times, time_base = animator.rate, animator.times, animator.time_base
+        engine_name, render = animator.name, animator.frame
     else:
+        if driving is not None:
+            from .driving import read_driving
+            drive = read_driving(Path(driving), duration, detector)
+            rate, times, time_base = drive.rate, drive.times, drive.time_base
+            motions = [drive.motion_for(rig) for rig in rigs]
+            notes += drive.notes
+        else:
+            rate = Fraction(fps or 25).limit_denominator(1001)
+            count = max(1, int(round(float(duration or 6.0) * rate)))
+            times = out_io.frame_times(count, rate)
+            time_base = Fraction(1, rate.numerator)
+            motions = [preset_motion(names, count, float(rate), seed, k, strength) for k in range(len(rigs))]
         from .render import Renderer
         renderer = Renderer(image, rigs)
         engine_name = "offline"

@@ -121,19 +121,28 @@ class Driving:
         return m
 
 
+def driving_frames(info, duration: float | None):
+    """(time from the first frame, RGB picture) of the driving video's frames within ``duration`` seconds."""
+    limit = None if duration is None else Fraction(duration).limit_denominator(10**6)
+    start = None
+    for frame in VideoReader(info).frames():
+        start = frame.time if start is None else start
+        if limit is not None and frame.time - start >= limit:
+            break
+        yield frame.time - start, frame.image
+    if start is None:
+        raise InputError("the driving video has no frames", info.path, "give another video")
+
+
 def read_driving(path: Path, duration: float | None = None, detector: str = "auto") -> Driving:
     """Read and analyse the driving video at ``path`` (its first ``duration`` seconds)."""
     from ..faces import detect_faces, link
 
     info = probe_video(path)
     frames, faces = [], []
-    for frame in VideoReader(info).frames():
-        if duration is not None and frame.time >= Fraction(duration).limit_denominator(10**6):
-            break
-        frames.append(frame.time)
-        faces.append(detect_faces(frame.image, backend=detector, landmarks="68"))
-    if not frames:
-        raise InputError("the driving video has no frames", path, "give another video")
+    for time, image in driving_frames(info, duration):
+        frames.append(time)
+        faces.append(detect_faces(image, backend=detector, landmarks="68"))
     linked = link(faces)
     if not linked[0]:
         raise InputError("no face in the driving video's first frame", path,
@@ -183,6 +192,5 @@ def read_driving(path: Path, duration: float | None = None, detector: str = "aut
     mouth = np.clip(gaussian_filter1d(gap - gap[0], 0.7, mode="nearest"), 0, None)
 
     rate = info.rate or Fraction(25)
-    times = [t - frames[0] for t in frames]
-    return Driving(path=path, times=times, rate=rate, time_base=info.time_base, landmarks=lm, head=head,
+    return Driving(path=path, times=frames, rate=rate, time_base=info.time_base, landmarks=lm, head=head,
                    blink=blink, mouth=mouth, expr=expr, notes=notes)

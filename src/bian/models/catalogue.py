@@ -279,3 +279,15 @@ register(ModelEntry(
                      "102114f7f66b2f39b697a4244dd5f52eb24a7891/weights/dust16_19.pth",
                      "ddb6f0e0bac161c6b8eff2a94f42e166d750be2a9c410b2142b5c65318017541", 1959311),),
     licence="MIT", source="videogorillas/pytorch-unet-dust @102114f7, weights/dust16_19.pth", verified_here=True))
+
+
+# ---------------------------------------------------------------- portrait animation (issue 5: TPSMM)
+# Thin-Plate Spline Motion Model, VoxCeleb checkpoint, as linked from the authors' README (Tsinghua
+# Cloud; the same file is on their Google Drive). No sha256 or size is published, so the file is not
+# hash-checked; the loader accepts only the published layout (kp_detector, dense_motion_network,
+# inpainting_network with the official key names and shapes) and was checked on synthetic checkpoints.
+register(ModelEntry(
+    name="tpsmm-vox", task="animate", arch="tpsmm", format="pth",
+    files=(ModelFile("vox.pth.tar", "https://cloud.tsinghua.edu.cn/f/da8d61d012014b12a9e4/?dl=1"),),
+    licence="MIT", source="yoyo-nb/Thin-Plate-Spline-Motion-Model README, 'Pre-trained models' (vox.pth.tar)",
+    verified_here=False))
