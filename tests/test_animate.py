@@ -309,3 +309,25 @@ def test_animate_astronaut_end_to_end(tmp_path, astronaut):
             im.seek(k)
             total += im.info["duration"]
         assert total == 1000 and im.size == (256, 256)
+
+
+def test_grey_photo_stays_grey_and_small_faces_animate(astronaut):
+    from bian.faces import detect_faces
+    grey = np.repeat(astronaut.mean(2, keepdims=True), 3, axis=2)[::3, ::3].copy()   # 171 px, face ~30 px
+    face = max(detect_faces(grey, backend="dlib"), key=lambda f: f.size)
+    rig = build_rig(face.landmarks, grey)
+    out = Renderer(grey, [rig]).render([pose(blink=[1, 1], smile=1.0, yaw=6.0, mouth=0.2)])
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
+    assert np.abs(out - grey).max() > 0.1
+
+
+def test_neighbouring_faces_do_not_drag_each_other(astronaut):
+    from bian.faces import detect_faces
+    face = max(detect_faces(astronaut, backend="dlib"), key=lambda f: f.size)
+    a = build_rig(face.landmarks, astronaut)
+    b = build_rig(face.landmarks + a.head_axes[0] * 2.0 * a.ex, astronaut)   # a second head beside it
+    turned = pose(yaw=10.0, shift=[0.2, 0.0])
+    still = pose()
+    moved = Renderer(astronaut, [a, b]).landmark_positions([turned, still])
+    assert np.abs(moved[0] - a.landmarks).max() > 0.2 * a.iod
+    assert np.abs(moved[1] - b.landmarks).max() < 0.02 * a.iod

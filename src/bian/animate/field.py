@@ -85,26 +85,39 @@ def head(rig: Rig, points: np.ndarray, depth: np.ndarray, pose: dict) -> np.ndar
     return np.outer(du, rig.ex) + np.outer(dv, rig.ey)
 
 
-class FaceField:
-    """One face's fields on the renderer's coarse grid (``points``: (M, 2) source positions)."""
+def _keep_off(points: np.ndarray, others: list[Rig]) -> np.ndarray:
+    """1 away from other faces, 0 on them (inside 0.9 of their head ellipse): in a group photo one face's
+    motion must not drag its neighbour's face along."""
+    keep = np.ones(len(points))
+    for other in others:
+        keep *= 1 - _smooth_fade(other.ellipse_radius(points), 0.9, 1.25)
+    return keep
 
-    def __init__(self, rig: Rig, points: np.ndarray):
+
+class FaceField:
+    """One face's fields on the renderer's coarse grid (``points``: (M, 2) source positions); ``others``:
+    the other animated faces of the picture."""
+
+    def __init__(self, rig: Rig, points: np.ndarray, others: list[Rig] = ()):
         self.rig = rig
+        self.others = list(others)
         r = rig.ellipse_radius(points)
         self.head_index = np.flatnonzero(r < HEAD_FADE[1])
         self.head_points = points[self.head_index]
-        self.head_weight = _smooth_fade(r[self.head_index], *HEAD_FADE)
+        self.head_weight = _smooth_fade(r[self.head_index], *HEAD_FADE) * _keep_off(self.head_points, self.others)
         self.depth = rig.depth(self.head_points)
         self.expr_index = np.flatnonzero(r < EXPR_FADE[1])
-        weight = _smooth_fade(r[self.expr_index], *EXPR_FADE)
+        weight = _smooth_fade(r[self.expr_index], *EXPR_FADE) * _keep_off(points[self.expr_index], self.others)
         self.expr_operator = tps.operator(rig.points, points[self.expr_index], rig.iod) * weight[:, None]
 
     def displacement_at(self, points: np.ndarray, pose: dict) -> np.ndarray:
         """This face's forward displacement (M, 2) at any source ``points`` (M, 2)."""
         r = self.rig.ellipse_radius(points)
-        expr = (tps.operator(self.rig.points, points, self.rig.iod) * _smooth_fade(r, *EXPR_FADE)[:, None]) @ \
-            expression(self.rig, pose)
-        return expr + _smooth_fade(r, *HEAD_FADE)[:, None] * head(self.rig, points, self.rig.depth(points), pose)
+        keep = _keep_off(points, self.others)
+        expr = (tps.operator(self.rig.points, points, self.rig.iod) * (_smooth_fade(r, *EXPR_FADE) * keep)[:, None]) \
+            @ expression(self.rig, pose)
+        head_weight = _smooth_fade(r, *HEAD_FADE) * keep
+        return expr + head_weight[:, None] * head(self.rig, points, self.rig.depth(points), pose)
 
     def add_displacement(self, out: np.ndarray, pose: dict) -> None:
         """Add this face's forward displacement for ``pose`` to ``out`` (M, 2) (grid order)."""

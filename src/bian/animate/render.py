@@ -38,7 +38,7 @@ class Renderer:
         self.grid_shape = (gh, gw)
         gx, gy = np.meshgrid(x0 + s * np.arange(gw, dtype=np.float64), y0 + s * np.arange(gh, dtype=np.float64))
         grid = np.stack([gx.ravel(), gy.ravel()], 1)
-        self.fields = [FaceField(r, grid) for r in rigs]
+        self.fields = [FaceField(r, grid, rigs[:k] + rigs[k + 1:]) for k, r in enumerate(rigs)]
         px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
         self._pixels = (px, py)
         self._grid_coords = ((px - x0) / s, (py - y0) / s)
