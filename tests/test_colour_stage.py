@@ -152,3 +152,33 @@ def test_options_and_bad_input(tmp_path):
     with pytest.raises(InputError, match="no colour"):
         Colourise(references=[grey_ref])
     assert stage_module.build({}, type("S", (), {"kind": "video"})()) == []
+
+
+def _write_video(path, frames):
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25, options={"crf": "0"})
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv444p"
+        for image in frames:
+            frame = av.VideoFrame.from_ndarray((image * 255 + 0.5).astype(np.uint8), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def test_keyframe_hints_colour_far_frames_through_the_keyframe_picture(tmp_path):
+    grey, _ = _pan(9, 12, speed=1.5)
+    video = tmp_path / "film.mp4"
+    _write_video(video, grey)
+    L0 = lab.luminance(grey[0])
+    bright = np.argwhere(L0[:, 20:44] > 60)
+    y, x = bright[len(bright) // 2] + (0, 20)
+    hint = tmp_path / "k.json"
+    hint.write_text(json.dumps([{"x": int(x), "y": int(y), "colour": "#2050d0", "width": 7, "frame": 0},
+                                {"x": 2, "y": 2, "colour": "#d0a040", "width": 3, "frame": 0}]))
+    stage = stage_module.build({"hints": str(hint), "colour_radius": 2},
+                               type("S", (), {"kind": "video", "path": video})())[0]
+    out = run(stage, grey)
+    far = lab.rgb_to_lab(out[10])[..., 1:]  # 10 frames on: beyond the ±2 window, the keyframe still reaches
+    assert far[y, int(x - 15)][1] < -12      # the hinted content, moved 15 px left, is still blue
+    assert np.abs(far).mean() > 3

@@ -43,11 +43,13 @@ def find_weights(spec: str = "auto", allow_download: bool | None = None) -> Path
         except ModelError:
             continue
     first = catalogue.get(names[0])
+    if allow_download is None:
+        allow_download = os.environ.get("BIAN_ALLOW_DOWNLOAD", "") not in ("", "0")
     if allow_download:
         return catalogue.find_files(first.name, allow_download=True)[0]
     raise ModelError(f"DDColor weights not found ({first.files[0].name})",
-                     hint=f"download {first.files[0].url} into $BIAN_MODEL_DIR or {catalogue.cache_dir() / first.name}, "
-                     "rerun with --allow-download, or colour from --reference images or --hints")
+                     hint=f"download {first.files[0].url} into $BIAN_MODEL_DIR or {catalogue.cache_dir() / first.name} "
+                     "(or set BIAN_ALLOW_DOWNLOAD=1), or colour from --reference images or --hints")
 
 
 def load(path: str | os.PathLike):

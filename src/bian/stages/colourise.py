@@ -112,7 +112,8 @@ def build(opts: dict, source) -> list:
     return [Colourise(references=refs, hints=hints, model=opts.get("colour_model", "auto"),
                       saturation=opts.get("saturation", 1.0), render_size=opts.get("render_size", 512),
                       radius=opts.get("colour_radius", 6) if source.kind == "video" else 0,
-                      device=opts.get("device", "auto"), precision=opts.get("precision", "auto"))]
+                      device=opts.get("device", "auto"), precision=opts.get("precision", "auto"),
+                      video=getattr(source, "path", None) if source.kind == "video" else None)]
 
 
 class _PairCache:
