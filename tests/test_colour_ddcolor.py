@@ -118,23 +118,49 @@ def test_model_layout_matches_the_official_checkpoint_exactly():
         assert 400 < (size - numel) / len(shapes) < 460
 
 
-def test_loader_and_forward_on_an_official_layout_checkpoint(tmp_path):
-    path = tmp_path / "ddcolor_paper_tiny.pth"
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ddcolor") / "ddcolor_paper_tiny.pth"
     synthetic_checkpoint(path)
-    model = auto.load(path)
+    return path
+
+
+def _expected_ab(grey: float) -> tuple[float, float]:
+    """What the synthetic checkpoint's last layer makes of a grey level (see synthetic_checkpoint)."""
+    x = (grey - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    return (x[0] + 2 * x[1] + 3 * x[2]) / -2.6 + 5.0, (x[0] * -4) / -2.6 - 7.0
+
+
+def test_loader_and_forward_on_an_official_layout_checkpoint(checkpoint):
+    model = auto.load(checkpoint)
     assert model.variant == "tiny"
     grey = torch.full((1, 3, 32, 32), 0.5)
     with torch.inference_mode():
         out = model(grey)
     assert out.shape == (1, 2, 32, 32) and torch.isfinite(out).all()
-    x = (0.5 - torch.tensor([0.485, 0.456, 0.406])) / torch.tensor([0.229, 0.224, 0.225])
-    sigma = -2.6
-    want_a = (x[0] * 1 + x[1] * 2 + x[2] * 3) / sigma + 5.0
-    want_b = (x[0] * -4) / sigma - 7.0
-    assert out[0, 0].mean().item() == pytest.approx(want_a.item(), abs=1e-4)
-    assert out[0, 1].mean().item() == pytest.approx(want_b.item(), abs=1e-4)
+    want_a, want_b = _expected_ab(0.5)
+    assert out[0, 0].mean().item() == pytest.approx(want_a, abs=1e-4)
+    assert out[0, 1].mean().item() == pytest.approx(want_b, abs=1e-4)
     ab = auto.predict(model, np.full((40, 60), 50.0, np.float32), 64, (20, 30))
     assert ab.shape == (20, 30, 2) and np.isfinite(ab).all()
+
+
+def test_the_stage_runs_ddcolor_when_weights_are_given(checkpoint):
+    from fractions import Fraction
+
+    from bian.colour import lab
+    from bian.frame import Frame
+    from bian.stages.base import Window
+    from bian.stages.colourise import Colourise
+
+    stage = Colourise(model=str(checkpoint), render_size=64, radius=0, device="cpu", precision="fp32")
+    assert stage.describe()["path"] == f"automatic: DDColor ({checkpoint})" and stage.describe()["render_size"] == 64
+    picture = np.full((40, 60, 3), 0.5, np.float32)
+    out = stage.process(Window([Frame(picture, Fraction(0), Fraction(1, 25), 0)], 0))[0].image
+    grey_in = lab.lab_to_rgb(np.dstack([lab.luminance(picture), np.zeros((40, 60, 2), np.float32)]))[0, 0, 0]
+    want = lab.rgb_to_lab(lab.merge(lab.luminance(picture), np.broadcast_to(np.float32(_expected_ab(grey_in)),
+                                                                             (40, 60, 2))))[20, 30, 1:]
+    assert np.abs(lab.rgb_to_lab(out)[20, 30, 1:] - want).max() < 0.5
 
 
 def test_spectral_convolution_matches_pytorch_spectral_norm_at_inference():

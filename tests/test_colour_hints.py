@@ -66,6 +66,7 @@ def test_transparency_marks_hints_including_neutral_ones(tmp_path):
 @pytest.mark.parametrize("content, words", [
     ("{not json", "not valid JSON"),
     (json.dumps({"hints": 3}), "list of hints"),
+    (json.dumps([]), "non-empty list"),
     (json.dumps([{"x": 1, "y": 2}]), "needs a colour"),
     (json.dumps([{"x": 1, "y": 2, "colour": "red"}]), "#rrggbb"),
     (json.dumps([{"x": 1, "colour": "#ff0000"}]), "bad coordinates"),

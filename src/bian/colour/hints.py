@@ -157,8 +157,8 @@ def read_hints(path: str | Path) -> Hints:
                     size = (int(size[0]), int(size[1]))
                 except (TypeError, ValueError, IndexError):
                     raise InputError("hint 'size' must be [width, height]", path, "fix the hint file") from None
-        if not isinstance(data, list):
-            raise InputError("hint file must hold a list of hints", path, "see docs for the format")
+        if not isinstance(data, list) or not data:
+            raise InputError("hint file must hold a non-empty list of hints", path, "see docs/COLOUR.md for the format")
         return Hints(marks=[_mark(item, str(path)) for item in data], size=size)
     try:
         with Image.open(path) as img:

@@ -188,7 +188,7 @@ class Colourise(Stage):
         self._thumb = PerFrame(thumbnail)
         self._luma = PerFrame(_lumas)
         self._scores = PerFrame(self._score_frame)
-        self._memo = PerFrame(lambda image: {})
+        self._memo = PerFrame(_no_results)
         self._flows = _PairCache()
 
     # -- what ran ----------------------------------------------------------------------------------
@@ -335,6 +335,11 @@ def _keyframe_references(video: Path, hints) -> list[tuple[int, np.ndarray]]:
             ab, _ = hint_io.blend(L, rgb, mask)
             out.append((index, rgb_to_lab(merge(L, ab))))
     return out
+
+
+def _no_results(image: np.ndarray) -> dict:
+    """A frame's store of estimates, one per choice of references."""
+    return {}
 
 
 def _lumas(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
