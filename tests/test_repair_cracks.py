@@ -21,7 +21,7 @@ def _draw(image, colour, width=2):
 
 def test_a_white_crack_is_found():
     photo = _photo()
-    damaged, truth = _draw(photo, 0.95)
+    damaged, truth = _draw(photo, 0.95, width=1)
     found = cracks.detect_cracks(damaged)
     near = cv2.dilate(truth.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     assert (found & truth).sum() >= 0.9 * truth.sum()

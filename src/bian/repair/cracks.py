@@ -18,8 +18,8 @@ from skimage.morphology import skeletonize
 from .motion import grey
 
 
-def detect_cracks(rgb: np.ndarray, sensitivity: float = 0.5, max_width: int = 4,
-                  min_length: float = 0.1) -> np.ndarray:
+def detect_cracks(rgb: np.ndarray, sensitivity: float = 0.5, max_width: int = 3,
+                  min_length: float = 0.15) -> np.ndarray:
     """Bool H×W mask of cracks, scratches and bare-paper tears.
 
     ``max_width``: the widest crack in px (wider structures are picture content); ``min_length``: the
