@@ -64,4 +64,6 @@ class Stabilise(Stage):
         path = [stab.IDENTITY if j == center else next(found) for j in range(len(lumas))]
         target = stab.to_full_size(stab.smoothed(path, center), scale)
         matrix = stab.correction_matrix(target, (current.height, current.width), self.strength)
-        return [current.replace(image=stab.warp_frame(current.rgb(), matrix, self.border))]
+        alpha = current.alpha_float()
+        return [current.replace(image=stab.warp_frame(current.rgb(), matrix, self.border),
+                                alpha=None if alpha is None else stab.warp_frame(alpha, matrix, self.border))]

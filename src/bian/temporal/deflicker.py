@@ -4,7 +4,8 @@ of its temporal neighbourhood, without flattening real lighting changes.
 Each frame is measured once, as a coarse grid of log cell brightness (on a thumbnail, so the cost does
 not grow with the frame size). A neighbour's brightness relative to the current frame is the median of
 the cell-wise log ratios, so a person walking through a few cells does not count as a lighting change
-(a plain frame mean would read it as flicker and correct it away). Within the window the current
+(a plain frame mean would read it as flicker and correct it away); black cells and cells with clipped
+highlights, whose ratio says nothing about the gain, are left out. Within the window the current
 frame's run is cut at scene cuts and at lasting brightness steps (a lamp switched on, a door opened: a
 jump that holds, unlike flicker, which comes and goes from frame to frame). The target is the run's
 level at the current frame (:func:`bian.temporal.trend.level_at`: the mean, or a line where the run
@@ -31,26 +32,37 @@ FLICKER_FLOOR = 0.004
 """Smallest flicker (log units) assumed, so that steady footage does not see steps in its own noise."""
 DARK = 0.03
 """Cells darker than this (mean luma) say nothing about a gain: black borders, night sky."""
+WHITE = 0.96
+"""Pixels at least this bright may be clipped: a gain cannot be read from them."""
 
 
-def measure(y: np.ndarray) -> np.ndarray:
-    """Log cell brightness (GRID[1]×GRID[0], float64) of one frame's luma (float32 H×W in [0, 1]; a
-    thumbnail is enough)."""
-    return np.log(cv2.resize(y, GRID, interpolation=cv2.INTER_AREA).astype(np.float64) + 1 / 255)
+@dataclass(frozen=True)
+class Cells:
+    """Coarse measurements of one frame: GRID[1]×GRID[0] cells."""
+    log_mean: np.ndarray
+    """log of each cell's mean luma."""
+    usable: np.ndarray
+    """bool: neither dark nor touching white (a clipped highlight hides the true gain)."""
 
 
-def relative_levels(cells: list[np.ndarray], center: int) -> np.ndarray:
+def measure(y: np.ndarray) -> Cells:
+    """Cell measurements of one frame's luma (float32 H×W in [0, 1]; a thumbnail is enough)."""
+    mean = cv2.resize(y, GRID, interpolation=cv2.INTER_AREA).astype(np.float64)
+    white = cv2.resize((y >= WHITE).astype(np.float32), GRID, interpolation=cv2.INTER_AREA)
+    return Cells(np.log(mean + 1 / 255), (mean > DARK) & (white < 0.01))
+
+
+def relative_levels(cells: list[Cells], center: int) -> np.ndarray:
     """Log brightness of every frame relative to ``cells[center]``: the median cell-wise log ratio over
-    the cells lit in both (the log ratio of the means where fewer than four are)."""
+    the cells usable in both (the log ratio of the means where fewer than four are)."""
     ref = cells[center]
-    lit_ref = ref > np.log(DARK)
     out = np.empty(len(cells))
     for j, c in enumerate(cells):
-        lit = lit_ref & (c > np.log(DARK))
-        if lit.sum() >= 4:
-            out[j] = np.median((c - ref)[lit])
+        use = ref.usable & c.usable
+        if use.sum() >= 4:
+            out[j] = np.median((c.log_mean - ref.log_mean)[use])
         else:
-            out[j] = np.log(np.exp(c).mean() / np.exp(ref).mean())
+            out[j] = np.log(np.exp(c.log_mean).mean() / np.exp(ref.log_mean).mean())
     return out
 
 
@@ -84,7 +96,7 @@ def _flicker(levels: np.ndarray) -> float:
     return float(np.median(np.abs(np.diff(levels))) / 0.6745 / np.sqrt(2.0))
 
 
-def correction(cells: list[np.ndarray], levels: np.ndarray, center: int, local: bool = True,
+def correction(cells: list[Cells], levels: np.ndarray, center: int, local: bool = True,
                strength: float = 1.0) -> tuple[float, np.ndarray | None]:
     """Log gain for the whole frame and, with ``local``, a smooth log-gain grid (GRID cells) that bring
     ``cells[center]`` to the target of its run: ``cells`` and ``levels`` (from :func:`relative_levels`)
@@ -93,12 +105,12 @@ def correction(cells: list[np.ndarray], levels: np.ndarray, center: int, local: 
     gain = float(np.clip(strength * target, -np.log(MAX_GAIN), np.log(MAX_GAIN)))
     if not local or len(cells) < 3:
         return gain, None
-    stack = np.stack([c - d for c, d in zip(cells, levels)])
-    lit = (stack > np.log(DARK)).all(axis=0)
-    if lit.sum() < 12:
+    stack = np.stack([c.log_mean - d for c, d in zip(cells, levels)])
+    use = np.logical_and.reduce([c.usable for c in cells])
+    if use.sum() < 12:
         return gain, None
-    diff = np.median(stack, axis=0) - cells[center]
-    return gain, strength * _smooth_fit(diff, lit)
+    diff = np.median(stack, axis=0) - cells[center].log_mean
+    return gain, strength * _smooth_fit(diff, use)
 
 
 def _smooth_fit(diff: np.ndarray, use: np.ndarray) -> np.ndarray:

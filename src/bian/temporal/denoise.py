@@ -72,10 +72,9 @@ def denoise(frames: list[np.ndarray], center: int, strength: float = 1.0,
         y_clean = noise.unstabilise(out.astype(np.float32) / levels + low)
         if is_grey(current):
             return _grey_rgb(y_clean)
-        return _with_chroma(y_clean, [chromas[0]], [np.ones_like(ys[0])], noise, ys[0])
+        return _with_chroma(y_clean, [chromas[0]], [np.ones_like(ys[0])])
 
-    # Align every neighbour on the current frame. Flow is measured on lightly smoothed stabilised luma:
-    # grain carries no motion, and smoothing stops the flow from chasing it.
+    # Align every neighbour on the current frame (flow on half-size stabilised luma, see _flow_guide).
     guide = [_flow_guide((g - low) / float(high - low)) for g in stable]
     aligned_u8, aligned_chroma, weights = [], [], []
     for j in range(len(frames)):
@@ -99,7 +98,7 @@ def denoise(frames: list[np.ndarray], center: int, strength: float = 1.0,
     y_clean = noise.unstabilise(out.astype(np.float32) / levels + low)
     if is_grey(current):
         return _grey_rgb(y_clean)
-    return _with_chroma(y_clean, aligned_chroma, weights, noise, ys[center])
+    return _with_chroma(y_clean, aligned_chroma, weights)
 
 
 def _flow_guide(image: np.ndarray) -> np.ndarray:
@@ -139,8 +138,7 @@ def _symmetric(stack: list[np.ndarray], center: int) -> tuple[list[np.ndarray], 
     return before + [stack[center]] + after, side
 
 
-def _with_chroma(y_clean: np.ndarray, chromas: list[np.ndarray], weights: list[np.ndarray],
-                 noise: NoiseModel, y_noisy: np.ndarray) -> np.ndarray:
+def _with_chroma(y_clean: np.ndarray, chromas: list[np.ndarray], weights: list[np.ndarray]) -> np.ndarray:
     """Average the aligned chroma planes with the luma match weights, then smooth them with a guided
     filter steered by the cleaned luma, so colour edges stay where luma has edges."""
     total = np.sum(weights, axis=0)

@@ -109,11 +109,12 @@ def correction_matrix(target: Motion, shape: tuple[int, int], strength: float = 
     return np.hstack([rot, (centre + shift - rot @ centre)[:, None]])
 
 
-def warp_frame(rgb: np.ndarray, matrix: np.ndarray, border: str = "fill", margin: float = 0.04) -> np.ndarray:
-    """Apply ``matrix`` to float32 RGB H×W×3 in [0, 1]. ``border``: "fill" repeats the frame's edge into
-    the uncovered strip, "black" leaves it black, "crop" zooms in by ``margin`` on each side so a shift up
-    to that share of the frame never shows an edge. Returns float32 in [0, 1], same size."""
-    h, w = rgb.shape[:2]
+def warp_frame(picture: np.ndarray, matrix: np.ndarray, border: str = "fill", margin: float = 0.04) -> np.ndarray:
+    """Apply ``matrix`` to a float32 picture (H×W×3 RGB or H×W alpha) in [0, 1]. ``border``: "fill"
+    repeats the frame's edge into the uncovered strip, "black" leaves it black, "crop" zooms in by
+    ``margin`` on each side so a shift up to that share of the frame never shows an edge. Returns
+    float32 in [0, 1], same size."""
+    h, w = picture.shape[:2]
     if border not in BORDERS:
         raise ValueError(f"border must be one of {BORDERS}, got {border!r}")
     matrix = np.asarray(matrix, np.float64)
@@ -122,7 +123,7 @@ def warp_frame(rgb: np.ndarray, matrix: np.ndarray, border: str = "fill", margin
         centre = np.array([(w - 1) / 2, (h - 1) / 2])
         matrix = np.hstack([zoom * matrix[:, :2], (zoom * (matrix[:, 2] - centre) + centre)[:, None]])
     mode = cv2.BORDER_CONSTANT if border == "black" else cv2.BORDER_REPLICATE
-    out = cv2.warpAffine(rgb, matrix, (w, h), flags=cv2.INTER_CUBIC, borderMode=mode, borderValue=(0, 0, 0))
+    out = cv2.warpAffine(picture, matrix, (w, h), flags=cv2.INTER_CUBIC, borderMode=mode, borderValue=(0, 0, 0))
     return np.clip(out, 0.0, 1.0)
 
 
