@@ -240,6 +240,7 @@ def bench_driving(dl: Dlib) -> None:
     print("| photo | driving | frames | correlation all | head (mean point) x / y | expression (after removing "
           "head similarity) | audio kept |")
     print("|---|---|---|---|---|---|---|")
+    driving_landmarks = {}
     for photo in (ANIMATE / "source.png", ANIMATE / "s0.jpg", SHARED / "data/photos/old/h.png"):
         for drive in (ANIMATE / "driving.mp4", ANIMATE / "d0.mp4"):
             src = to_float(read_image(photo)[0].image)
@@ -247,9 +248,10 @@ def bench_driving(dl: Dlib) -> None:
             out = TMP / f"drive_{photo.stem}_{drive.stem}.mp4"
             bian.animate(photo, out, driving=drive, audio=drive.name == "driving.mp4", face=0, engine="offline")
             frames = decode(out)
-            with av.open(str(drive)) as c:
-                dframes = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-            dlm = track(dl, dframes, dl.landmarks(dframes[0]))
+            if drive not in driving_landmarks:
+                dframes = decode(drive)
+                driving_landmarks[drive] = track(dl, dframes, dl.landmarks(dframes[0]))
+            dlm = driving_landmarks[drive]
             olm = track(dl, frames, lm0)
             n = min(len(dlm), len(olm))
             dlm, olm = dlm[:n], olm[:n]

@@ -331,3 +331,14 @@ def test_neighbouring_faces_do_not_drag_each_other(astronaut):
     moved = Renderer(astronaut, [a, b]).landmark_positions([turned, still])
     assert np.abs(moved[0] - a.landmarks).max() > 0.2 * a.iod
     assert np.abs(moved[1] - b.landmarks).max() < 0.02 * a.iod
+
+
+def test_layer_sampling_handles_large_regions(astronaut):
+    from bian.animate.render import _sample
+    rng = np.random.default_rng(0)
+    pos = rng.uniform(5, 500, (40000, 2))          # more than an OpenCV map can hold in one row
+    got = _sample(astronaut, pos)
+    ix, iy = np.round(pos[:5]).astype(int).T
+    exact = _sample(astronaut, np.stack([ix, iy], 1).astype(float))
+    assert got.shape == (40000, 3)
+    assert np.allclose(exact, astronaut[iy, ix], atol=1e-5)

@@ -18,6 +18,7 @@ a small face in the video can drive a large one in the photo. Parameters are lig
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -135,7 +136,14 @@ def driving_frames(info, duration: float | None):
 
 
 def read_driving(path: Path, duration: float | None = None, detector: str = "auto") -> Driving:
-    """Read and analyse the driving video at ``path`` (its first ``duration`` seconds)."""
+    """Read and analyse the driving video at ``path`` (its first ``duration`` seconds). The last few
+    analyses are kept (one driving video often animates several photos)."""
+    stat = Path(path).stat()
+    return _read_driving(Path(path), stat.st_mtime_ns, stat.st_size, duration, detector)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_driving(path: Path, _mtime: int, _size: int, duration: float | None, detector: str) -> Driving:
     from ..faces import detect_faces, link
 
     info = probe_video(path)

@@ -121,12 +121,21 @@ class Renderer:
             if picture == "colour":
                 value += wgt * colour[None, :]
                 continue
-            px = pos[:, 0].astype(np.float32).reshape(-1, 1)
-            py = pos[:, 1].astype(np.float32).reshape(-1, 1)
-            sample = cv2.remap(pictures[picture], px, py, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
-            value += wgt * sample.reshape(len(pts), -1)
+            value += wgt * _sample(pictures[picture], pos)
         roi[sel] = value
         return sel
+
+
+def _sample(picture: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Bicubic samples (M, C) of ``picture`` at (M, 2) positions (laid out in rows: OpenCV maps are at most
+    32767 wide or high)."""
+    n = len(positions)
+    width = 1024
+    padded = np.zeros((-(-n // width) * width, 2), np.float32)
+    padded[:n] = positions
+    grid = padded.reshape(-1, width, 2)
+    out = cv2.remap(picture, grid[..., 0], grid[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
+    return out.reshape(-1, picture.shape[2])[:n]
 
 
 def _ellipse_box(rig: Rig, scale: float) -> tuple[float, float, float, float]:
