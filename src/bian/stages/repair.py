@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import InputError, OptionError
 from ..pipeline.options import Option, boolean, choice, text, unit_float
-from ..repair import cracks, dust_net, film, inpaint
+from ..repair import cracks, film, inpaint
 from ..temporal.framecache import PerFrame
 from ..temporal.shots import shot_span, thumbnail
 from .base import FrameStage, Stage, Window
@@ -83,7 +83,10 @@ class Dust(Stage):
         if detector not in DETECTORS:
             raise OptionError(f"unknown dust detector {detector!r}", hint=f"use one of {', '.join(DETECTORS)}")
         self.strength, self.line_scratches, self.detector, self.model = float(strength), line_scratches, detector, model
-        self._net = dust_net.load(model) if detector == "unet" else None
+        self._net = None
+        if detector == "unet":
+            from ..repair import dust_net  # torch only when the U-Net is asked for (CLI start-up)
+            self._net = dust_net.load(model)
         self._thumb = PerFrame(thumbnail)
 
     def describe(self) -> dict:
@@ -94,7 +97,10 @@ class Dust(Stage):
         start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center)
         current = window.current.rgb()
         neighbours = [f.rgb() for i, f in enumerate(window.frames) if start <= i < stop and i != window.center]
-        detected = dust_net.detect(current, self._net) if self._net is not None else None
+        detected = None
+        if self._net is not None:
+            from ..repair import dust_net
+            detected = dust_net.detect(current, self._net)
         repaired, _ = film.repair_frame(current, neighbours, self.strength, self.line_scratches, detected)
         return [window.current.replace(image=repaired)]
 
