@@ -7,7 +7,7 @@ load. Each run is a fresh job (``fresh=True``) on a multi-shot clip; throughput 
 (connecting the driver, planning, segment tasks, final remux), not the cluster's start-up. Every Ray
 output is checked frame-identical to the local one.
 
-Usage: python benchmarks/bench_scale.py [--seconds 10] [--size 640x360] [--pairs 2] [--work DIR]
+Usage: python benchmarks/bench_scale.py [--seconds 6] [--size 480x270] [--pairs 2] [--work DIR]
 """
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import av
+import psutil
 
 import bian
 from bian.pipeline.plan import all_options
@@ -45,24 +47,46 @@ def frame_hashes(path: Path) -> list[str]:
         return [hashlib.md5(f.to_ndarray(format="rgb24").tobytes()).hexdigest() for f in c.decode(video=0)]
 
 
-def cpu_seconds(cluster) -> float:
-    """CPU time (user + system) of this driver and every process of the cluster's nodes so far, with that
-    of their exited children (a job's worker processes exit when its driver disconnects)."""
-    import psutil
-    procs = [psutil.Process()]
-    for node in cluster.list_all_nodes():
-        for infos in node.all_processes.values():
-            for info in infos:
-                parent = psutil.Process(info.process.pid)
-                procs += [parent, *parent.children(recursive=True)]
-    total = 0.0
-    for proc in {p.pid: p for p in procs}.values():
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system + times.children_user + times.children_system
-        except psutil.Error:
-            pass
-    return total
+class CpuMeter:
+    """CPU seconds (user + system) used by this driver and every process under the cluster's nodes while
+    it runs, sampled every 0.2 s (a job's worker processes start and exit with the job)."""
+
+    def __init__(self, cluster):
+        self.cluster, self.first, self.last = cluster, {}, {}
+        self.stop = threading.Event()
+        self._sample()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        procs = [psutil.Process()]
+        for node in self.cluster.list_all_nodes():
+            for infos in node.all_processes.values():
+                for info in infos:
+                    try:
+                        parent = psutil.Process(info.process.pid)
+                        procs += [parent, *parent.children(recursive=True)]
+                    except psutil.Error:
+                        pass
+        started = not self.last  # the first sample is the baseline; later processes count from zero
+        for proc in procs:
+            try:
+                times = proc.cpu_times()
+                key = (proc.pid, proc.create_time())
+            except psutil.Error:
+                continue
+            self.first.setdefault(key, times.user + times.system if started else 0.0)
+            self.last[key] = times.user + times.system
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.2):
+            self._sample()
+
+    def seconds(self) -> float:
+        self.stop.set()
+        self.thread.join()
+        self._sample()
+        return sum(self.last[key] - self.first[key] for key in self.last)
 
 
 def prepass(clip: Path) -> tuple[float, float, int]:
@@ -85,8 +109,8 @@ def prepass(clip: Path) -> tuple[float, float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--size", default="640x360")
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--size", default="480x270")
     parser.add_argument("--pairs", type=int, default=2)
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
@@ -115,10 +139,10 @@ def main() -> None:
                 cluster.wait_for_nodes()
                 out = work / f"ray{workers}.mp4"
                 load = os.getloadavg()[0]
-                cpu, start = cpu_seconds(cluster), time.perf_counter()
+                meter, start = CpuMeter(cluster), time.perf_counter()
                 summary = bian.restore(clip, out, fresh=True, executor="ray", address=cluster.address, **options)
                 seconds = time.perf_counter() - start
-                busy = (cpu_seconds(cluster) - cpu) / seconds
+                busy = meter.seconds() / seconds
                 same = frame_hashes(out) == reference
                 fps[workers].append(frames / seconds)
                 rows.append((pair + 1, workers, summary["segments"], seconds, frames / seconds, busy, load, same))

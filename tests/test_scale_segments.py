@@ -81,12 +81,15 @@ def test_task_writes_its_own_segment_and_leaves_the_manifest_alone(tmp_path):
     assert [(k, n) for k, _, n in tail["segments"]] == [(5, 5)] and tail["total"] == 30
     assert (work / "manifest.json").read_text() == "{}"
 
-    # the worker keeps its built stages (and so any model they loaded) from task to task, and shares
-    # them with another video of the same format and options
+    # the worker keeps a video's built stages (and so any model they loaded) from task to task; another
+    # video gets its own (a stage may read its input when built)
     other = shots_video(tmp_path / "other.mp4", seconds=0.4)
     stat2 = other.stat()
     job2 = dataclasses.replace(job, input=str(other), stat=(stat2.st_size, stat2.st_mtime_ns))
-    assert tasks.worker_plan(job).stages is tasks.worker_plan(job2).stages
+    for options in ({"segment_seconds": 0.2}, {"segment_seconds": 0.2, "deflicker": True}):
+        one, two = (dataclasses.replace(j, options=options) for j in (job, job2))
+        assert tasks.worker_plan(one).stages is tasks.worker_plan(one).stages
+        assert tasks.worker_plan(one).stages is not tasks.worker_plan(two).stages
     smaller = dataclasses.replace(job, options={"segment_seconds": 0.2, "scale": 0.5})
     with pytest.raises(BianError, match="planned different output"):  # other frames than the driver's settings
         tasks.worker_plan(smaller)

@@ -2,8 +2,8 @@
 them into Ray tasks), so they hold no Ray code and the driver alone writes manifests and outputs.
 
 A worker rebuilds the plan from the job's options, so its stages run on its own device (a GPU worker
-under a CPU-only driver), and keeps the built stages of the last plans it ran: models load once per
-worker process, not once per task.
+under a CPU-only driver), and keeps the built stages of the last videos it ran: a model loads once per
+worker process and video, not once per task (loaders that cache by file load once per process).
 """
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ class VideoJob:
 
 
 _STAGES: OrderedDict[str, list[Stage]] = OrderedDict()
-"""Built stages of the plans this worker process ran last, by their parameters and source format."""
+"""Built stages of the plans this worker process ran last, by their parameters and source (which names
+the input: a stage may read it when built)."""
 _KEEP = 2
 
 
