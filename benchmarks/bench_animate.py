@@ -37,7 +37,7 @@ ANIMATE = SHARED / "data" / "animate"
 PORTRAITS = [ANIMATE / "source.png", ANIMATE / "s0.jpg", ANIMATE / "s9.jpg", SHARED / "data/faces/Blake_Lively.jpg",
              SHARED / "data/faces/00.jpg", SHARED / "data/photos/old/a.png", SHARED / "data/photos/old/h.png",
              SHARED / "data/photos/old/g.png"]
-TMP = Path(tempfile.mkdtemp(prefix="bench-animate-"))
+TMP = Path(tempfile.gettempdir()) / "bench-animate"
 
 
 # ----------------------------------------------------------------------------------------------- dlib
@@ -138,30 +138,37 @@ def animate(photo: Path, name: str, **options) -> tuple[Path, dict]:
 def bench_blink(dl: Dlib) -> None:
     print("\n### Blink (motion=blink, 4 s, one blink; EAR = eye aspect ratio from dlib, mean of both eyes)\n")
     print("Start and end: median EAR over the frames before the blink begins and after it ends (single frames "
-          "carry dlib's own jitter of a few %). Dark lines: count of dark horizontal lines across the eye, from "
-          "brow to cheek, in the source and at most in any frame (a doubled lid edge would add one).\n")
-    print("| photo | EAR start | EAR at peak | drop | EAR end | return error | dark lines in eye (source → max) |")
-    print("|---|---|---|---|---|---|---|")
+          "carry dlib's own jitter of a few %). Measured on the H.264 file at the default crf 18 and at crf 0 "
+          "(lossless luma, what the engine drew). Dark lines: dark horizontal lines across the eye from brow to "
+          "cheek, in the source and at most in any frame of the blink (a doubled lid edge would add one).\n")
+    print("| photo | EAR start | EAR at peak | drop | return error | drop (crf 0) | return error (crf 0) | "
+          "dark lines (source → max) |")
+    print("|---|---|---|---|---|---|---|---|")
     for photo in PORTRAITS:
         src = to_float(read_image(photo)[0].image)
-        lm0 = dl.landmarks(src)
+        faces = detect_faces(src, landmarks="68")
+        lm0 = dl.landmarks(src, faces[0].box)
         if lm0 is None:
-            print(f"| {photo.name} | dlib finds no face in the source | | | | | |")
+            print(f"| {photo.name} | dlib finds no face in the source | | | | | | |")
             continue
-        out, summary = animate(photo, "blink_" + photo.stem, motion="blink", duration=4, face=0)
-        frames = decode(out)
-        lms = track(dl, frames, lm0)
-        ear = np.nanmean(eye_aspect(lms), -1)
-        plan = preset_motion(("blink",), len(frames), summary["fps"], 0, 0).blink[:, 0]
-        active = np.flatnonzero(plan > 1e-3)
-        start, end = np.nanmedian(ear[:active[0]]), np.nanmedian(ear[active[-1] + 1:])
-        peak = np.nanmin(ear[active[0]:active[-1] + 1])
-        lines_src = max(dark_lines(frames[0], lms[0], s) for s in (0, 1))
-        lines = max(dark_lines(f, lm, s) for f, lm in zip(frames, lms) if not np.isnan(lm).any() for s in (0, 1))
-        missed = int(np.isnan(lms[:, 0, 0]).sum())
-        print(f"| {photo.name} | {start:.3f} | {peak:.3f} | {1 - peak / start:.0%} | {end:.3f} | "
-              f"{abs(end - start) / start:.1%} | {lines_src} → {lines}" + (f" ({missed} frames missed)" if missed else "")
-              + " |")
+        row = []
+        for crf in (None, 0):
+            out, summary = animate(photo, f"blink_{photo.stem}_{crf}", motion="blink", duration=4, face=0, crf=crf)
+            frames = decode(out)
+            lms = track(dl, frames, lm0)
+            ear = np.nanmean(eye_aspect(lms), -1)
+            plan = preset_motion(("blink",), len(frames), summary["fps"], 0, 0).blink[:, 0]
+            active = np.flatnonzero(plan > 1e-3)
+            start, end = np.nanmedian(ear[:active[0]]), np.nanmedian(ear[active[-1] + 1:])
+            peak = np.nanmin(ear[active[0]:active[-1] + 1])
+            row.append((start, peak, end))
+            if crf is None:
+                lines_src = max(dark_lines(frames[0], lms[0], s) for s in (0, 1))
+                lines = max(dark_lines(frames[i], lms[i], s) for i in active if not np.isnan(lms[i]).any()
+                            for s in (0, 1))
+        (s1, p1, e1), (s0, p0, e0) = row
+        print(f"| {photo.name} | {s1:.3f} | {p1:.3f} | {1 - p1 / s1:.0%} | {abs(e1 - s1) / s1:.1%} | "
+              f"{1 - p0 / s0:.0%} | {abs(e0 - s0) / s0:.1%} | {lines_src} → {lines} |")
 
 
 def bench_smile(dl: Dlib) -> None:
@@ -170,7 +177,7 @@ def bench_smile(dl: Dlib) -> None:
     print("|---|---|---|---|")
     for photo in PORTRAITS:
         src = to_float(read_image(photo)[0].image)
-        lm0 = dl.landmarks(src)
+        lm0 = dl.landmarks(src, detect_faces(src, landmarks="68")[0].box)
         if lm0 is None:
             continue
         out, _ = animate(photo, "smile_" + photo.stem, motion="smile", duration=4, face=0)
@@ -207,7 +214,9 @@ def bench_identity_smooth(dl: Dlib) -> None:
     for photo in PORTRAITS:
         frame, _ = read_image(photo)
         src8 = frame.image if frame.image.dtype == np.uint8 else (to_float(frame.image) * 255 + 0.5).astype(np.uint8)
-        lm0 = dl.landmarks(src8)
+        image = to_float(frame.image)
+        faces = detect_faces(image, landmarks="68")
+        lm0 = dl.landmarks(src8, faces[0].box)
         if lm0 is None:
             print(f"| {photo.name} | dlib finds no face in the source | | | | | |")
             continue
@@ -218,8 +227,6 @@ def bench_identity_smooth(dl: Dlib) -> None:
         dist = [np.linalg.norm(descriptor(f, lm) - ref) for f, lm in zip(frames, lms) if not np.isnan(lm).any()]
         jumps = np.nanmax(np.linalg.norm(np.diff(lms, axis=0), axis=-1), axis=1)
         # the engine's own plan: where it moves the source landmarks in each frame
-        image = to_float(frame.image)
-        faces = detect_faces(image, landmarks="68")
         rig = build_rig(faces[0].landmarks, image)
         renderer = Renderer(image, [rig])
         motion = preset_motion(parse_motions(None), len(frames), 25.0, 1, 0)
@@ -336,6 +343,7 @@ def bench_sheet() -> None:
 
 def main(argv: list[str]) -> None:
     parts = argv or ["blink", "smile", "identity", "driving", "speed", "sheet"]
+    TMP.mkdir(exist_ok=True)
     dl = Dlib()
     for part in parts:
         {"blink": lambda: bench_blink(dl), "smile": lambda: bench_smile(dl),

@@ -36,8 +36,14 @@ from .rig import EYE_LEFT, EYE_RIGHT, Rig, build_rig
 
 STABLE = np.r_[0, 1, 2, 14, 15, 16, 27:36, 36, 39, 42, 45]
 """Landmarks that move with the head but hardly with the expression."""
-LIMITS = {"yaw": 30.0, "pitch": 20.0, "roll": 20.0, "scale": 0.15, "shift": 0.5, "mouth": 0.6}
-"""Largest pose the photo is asked to take (degrees; relative size; inter-ocular distances)."""
+LIMITS = {"yaw": 20.0, "pitch": 12.0, "roll": 10.0, "scale": 0.1, "shift": 0.25, "mouth": 0.6}
+"""Largest pose the photo is asked to take (degrees; relative size; inter-ocular distances): beyond these the
+hair and background around a still photo's head stretch visibly. Poses approach them softly (tanh)."""
+
+
+def _soft(values: np.ndarray, limit: float) -> np.ndarray:
+    """``values`` squeezed smoothly into (-limit, limit): unchanged when small, never past the limit."""
+    return limit * np.tanh(np.asarray(values, np.float64) / limit)
 
 
 def eye_aspect(lm: np.ndarray) -> np.ndarray:
@@ -98,13 +104,11 @@ class Driving:
         """The motion for a face of the photo with ``rig``, clamped to what a still photo can take."""
         n = len(self.times)
         m = Motion.still(n)
-        m.yaw = np.clip(self.head[:, 0], -LIMITS["yaw"], LIMITS["yaw"])
-        m.pitch = np.clip(self.head[:, 1], -LIMITS["pitch"], LIMITS["pitch"])
-        m.roll = np.clip(self.head[:, 2], -LIMITS["roll"], LIMITS["roll"])
-        m.scale = np.clip(self.head[:, 3], -LIMITS["scale"], LIMITS["scale"])
+        m.yaw, m.pitch, m.roll = (_soft(self.head[:, k], LIMITS[name]) for k, name in enumerate(("yaw", "pitch", "roll")))
+        m.scale = _soft(self.head[:, 3], LIMITS["scale"])
         shift = self.head[:, 4:6]
         norm = np.linalg.norm(shift, axis=1, keepdims=True)
-        m.shift = shift * np.minimum(1.0, LIMITS["shift"] / np.maximum(norm, 1e-9))
+        m.shift = shift * _soft(norm, LIMITS["shift"]) / np.maximum(norm, 1e-9)
         m.blink = self.blink.copy()
         m.mouth = np.clip(self.mouth, 0, LIMITS["mouth"])
         # the lips' share of the expression is the mouth layer's: take it out of what the spline does
