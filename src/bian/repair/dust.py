@@ -109,11 +109,32 @@ def detect_temporal(current_luma: np.ndarray, neighbours: list[Compensated], sen
     dark = np.take_along_axis(np.sort(np.where(trusted, below, np.inf), axis=0), rank, axis=0)[0]
     bright[count < 2] = -np.inf
     dark[count < 2] = -np.inf
+    # How much the trusted neighbours disagree among themselves: about the noise where they all show
+    # the same background behind a speck, large where motion went wrong for some of them.
+    lumas = np.stack([n.luma for n in neighbours])
+    spread = np.where(count >= 2, np.max(np.where(trusted, lumas, -np.inf), axis=0)
+                      - np.min(np.where(trusted, lumas, np.inf), axis=0), np.inf)
     found = np.zeros(current_luma.shape, bool)
     for polarity, score in ((1.0, bright), (-1.0, dark)):
         candidates = hysteresis(score, low, high, max_pixels=limit)
+        candidates &= agreed(candidates, score, spread)
         found |= candidates & ~found_nearby(current_luma, neighbours, candidates, polarity, low)
     return found
+
+
+def agreed(candidates: np.ndarray, score: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Candidate regions over which the neighbours' disagreement stays under half the defect's contrast
+    (both as means over the region)."""
+    count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return candidates
+    inside = labels.ravel()
+    size = np.maximum(np.bincount(inside, minlength=count), 1)
+    mean_score = np.bincount(inside, np.where(candidates, score, 0).ravel(), count) / size
+    mean_spread = np.bincount(inside, np.where(candidates, np.minimum(spread, 1.0), 0).ravel(), count) / size
+    keep = mean_spread < 0.5 * mean_score
+    keep[0] = False
+    return keep[labels]
 
 
 def trusted_motion(residuals: list[np.ndarray], neighbours: list[Compensated], exclude: np.ndarray) -> np.ndarray:
