@@ -67,7 +67,11 @@ def rational(name: str):
     def parse(value):
         try:
             text = str(value).strip()
-            number = Fraction(text) if "/" in text else Fraction(text).limit_denominator(1001)
+            number = Fraction(text)
+            if "." in text and "/" not in text and number.denominator != 1:  # NTSC: 23.976, 29.97, 59.94
+                ntsc = Fraction(round(number * Fraction(1001, 1000)) * 1000, 1001)
+                if ntsc.denominator == 1001 and round(ntsc, len(text.split(".")[1])) == number:
+                    number = ntsc
         except (ValueError, ZeroDivisionError):
             raise OptionError(f"--{name} must be a number or a ratio like 30000/1001, got {value!r}") from None
         if number <= 0:
