@@ -6,10 +6,10 @@ A still image (a window of one frame) gets the spatial filter alone.
 from __future__ import annotations
 
 from ..errors import OptionError
+from ..frame import to_float
 from ..pipeline.options import Option, boolean, int_range, unit_float
-from ..temporal.denoise import denoise, luma_chroma
+from ..temporal.denoise import denoise_planes, pooled, split
 from ..temporal.grain import add_grain, measure_grain
-from ..temporal.noise import estimate_noise
 from ..temporal.framecache import PerFrame
 from ..temporal.shots import shot_span, thumbnail
 from .base import Stage, Window
@@ -61,6 +61,7 @@ class Denoise(Stage):
         self.keep_grain, self.grain_amount = keep_grain, float(grain_amount)
         self.before = self.after = self.radius
         self._thumb = PerFrame(thumbnail)
+        self._planes = PerFrame(_split)
 
     def describe(self) -> dict:
         return {"strength": self.strength, "radius": self.radius, "keep_grain": self.keep_grain,
@@ -69,10 +70,14 @@ class Denoise(Stage):
 
     def process(self, window: Window) -> list:
         start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center)
-        shot = [f.rgb() for f in window.frames[start:stop]]
-        noise = estimate_noise([luma_chroma(f)[0] for f in shot])
-        clean = denoise(shot, window.center - start, self.strength, noise)
+        planes = [self._planes(f.image) for f in window.frames[start:stop]]
+        noise = pooled([p.noise for p in planes])
+        clean = denoise_planes(planes, window.center - start, self.strength, noise)
         if self.keep_grain and self.grain_amount > 0:
-            stats = measure_grain(shot[window.center - start], clean, noise)
+            stats = measure_grain(window.current.rgb(), clean, noise)
             clean = add_grain(clean, stats, seed=window.current.index, amount=self.grain_amount)
         return [window.current.replace(image=clean)]
+
+
+def _split(image):
+    return split(to_float(image))

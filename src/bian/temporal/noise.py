@@ -47,7 +47,7 @@ class NoiseModel:
         return ((np.maximum(root, np.sqrt(_FLOOR)) ** 2 - self.a) / self.b).astype(np.float32)
 
 
-def estimate_noise(lumas: list[np.ndarray], bins: int = 12, samples: int = 60_000) -> NoiseModel:
+def estimate_noise(lumas: list[np.ndarray], bins: int = 12, samples: int = 30_000) -> NoiseModel:
     """Fit ``σ²(y) = a + b·y`` to the grain of one or more luma frames (float32 H×W in [0, 1]).
 
     The grain is measured as each pixel minus the mean of its four neighbours two pixels away: far
@@ -74,9 +74,9 @@ def estimate_noise(lumas: list[np.ndarray], bins: int = 12, samples: int = 60_00
     if not ys:
         return NoiseModel(_FLOOR, 0.0)
     level, diff, texture = np.concatenate(ys), np.concatenate(ds), np.concatenate(ts)
-    order = np.argsort(level, kind="stable")
+    parts = [np.arange(len(level))] if bins == 1 else np.array_split(np.argsort(level, kind="stable"), bins)
     centres, variances, counts = [], [], []
-    for part in np.array_split(order, bins):
+    for part in parts:
         if len(part) < 200:
             continue
         t = texture[part]
