@@ -164,14 +164,14 @@ def samples(eye: Eye, points: np.ndarray, blink: float, squint: float, gaze: np.
     w_ball = np.clip(1 - w_up - w_low, 0, 1)
     total = w_up + w_low + w_ball
     w_up, w_ball, w_low = w_up / total, w_ball / total, w_low / total
-    # closed-lid skin, without an outline of its own: none in the lash strip, full one lash width above it,
-    # in proportion to the closure
+    # closed-lid skin, without an outline of its own: it fades in over the upper quarter of the band (whose
+    # top is the photo's own) and is full down to one lash width above the lashes; in proportion to the
+    # closure, and fading out toward the corners, where the lid does not move
     closing = float(np.clip(blink, 0, 1)) ** 2 * (3 - 2 * float(np.clip(blink, 0, 1)))
-    # (fading in below the band's top and away from the corners, where the lid does not move)
     skin = (w_up * closing * np.clip((m_up - y - lash) / lash, 0, 1) * np.clip((y - top) / (0.25 * (up - top)), 0, 1)
             * np.clip((1 - np.abs(x)) / 0.3, 0, 1))
     p_up = eye.to_picture(x, y_up)
-    # the skin is a vertical blend from the colour at the band's top to that of the skin under the lower lid
+    # its colour: from that of the band's top to that of the skin under the lower lid, down the lid
     t = np.clip((y - top) / np.maximum(m_up - top, 1e-3), 0, 1)
     p_top, p_below = eye.to_picture(x, top), eye.to_picture(x, low + 0.3 * (bottom - low))
     # the stretched lid; where it turns into skin it still gives its grain (its smooth part is taken out)
