@@ -96,6 +96,8 @@ def animate(photo, output, *, motion=None, driving=None, duration: float | None 
     if driving is not None and fps is not None:
         notes.append("--fps is ignored with a driving video: its own frame rate is kept")
     use_neural = driving is not None and (engine == "neural" or (engine == "auto" and _neural_available()))
+    if driving is not None and engine == "auto" and not use_neural:
+        notes.append("offline engine: the neural engine's weights (tpsmm-vox) were not found")
     if use_neural:
         from .neural import NeuralAnimator
         animator = NeuralAnimator(image, faces, Path(driving), duration, detector=detector)
