@@ -1,8 +1,9 @@
 """Super-resolution benchmark: speed against the ncnn engine, quality against bicubic and Lanczos.
 
-    python benchmarks/bench_upscale.py speed   [--threads 2] [--rounds 3]
+    python benchmarks/bench_upscale.py speed   [--threads 2] [--rounds 3] [--x4plus-size 64]
     python benchmarks/bench_upscale.py quality [--frames 12] [--crop 192]
-    python benchmarks/bench_upscale.py crops   (before/after PNGs into bench-out/upscale/, not committed)
+    python benchmarks/bench_upscale.py crops   (before/after strips: docs/img/upscale_astronaut_x4.png from a
+                                                public-domain picture; shared crops into bench-out/upscale/)
 
 speed: the same ncnn files, the same input and thread count, run by the ``ncnn`` engine (its default
 CPU options, which use its fastest paths) and by bian in fp32 and bf16; rounds alternate between the
@@ -59,17 +60,19 @@ def _ncnn_net(name: str, threads: int):
     return run
 
 
-def bench_speed(threads: int, rounds: int) -> None:
+def bench_speed(threads: int, rounds: int, x4plus_size: int) -> None:
     if importlib.util.find_spec("ncnn") is None:
         sys.exit("the ncnn package is needed: pip install ncnn")
     torch.set_num_threads(threads)
     print(f"\n### Speed: CPU, {threads} threads, best of {rounds} alternating rounds\n")
-    print("| model | input | ncnn engine s | bian fp32 s | bian bf16 s | fp32 / ncnn | bf16 / ncnn | "
+    print("Wall seconds, and in brackets the process CPU seconds (robust when other work shares the "
+          "cores). Ratios: ncnn time ÷ bian time, from wall [CPU].\n")
+    print("| model | input | ncnn engine s | bian fp32 s | bian bf16 s | fp32 vs ncnn | bf16 vs ncnn | "
           "bf16 vs fp32: max abs | mean abs | PSNR dB |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     rng = np.random.default_rng(0)
     frame = load_frames(SHARED / "data/film/frames_002", 0, 1)[0]
-    for name, size in (("realesrgan-x4plus", 64), ("realesr-animevideov3-x4", 256)):
+    for name, size in (("realesrgan-x4plus", x4plus_size), ("realesr-animevideov3-x4", 256)):
         chw = np.ascontiguousarray(frame[100:100 + size, 150:150 + size].transpose(2, 0, 1))
         run_ncnn = _ncnn_net(name, threads)
         fp32 = loader.load(name).to(torch.device("cpu"), torch.float32)
@@ -78,17 +81,20 @@ def bench_speed(threads: int, rounds: int) -> None:
         runs = {"ncnn": lambda: run_ncnn(chw), "fp32": lambda: fp32.run(x), "bf16": lambda: bf16.run(x)}
         for fn in runs.values():  # warm-up: kernel selection, allocations
             fn()
-        best = {k: float("inf") for k in runs}
+        wall = {k: float("inf") for k in runs}
+        cpu = dict(wall)
         for _ in range(rounds):
             for key in rng.permutation(list(runs)):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 runs[key]()
-                best[key] = min(best[key], time.perf_counter() - start)
+                wall[key] = min(wall[key], time.perf_counter() - start)
+                cpu[key] = min(cpu[key], time.process_time() - start_cpu)
         a, b = fp32.run(x).numpy(), bf16.run(x).numpy()
         diff = np.abs(a - b)
-        print(f"| {name} | {size}×{size} | {best['ncnn']:.2f} | {best['fp32']:.2f} | {best['bf16']:.2f} | "
-              f"{best['ncnn'] / best['fp32']:.2f}× | {best['ncnn'] / best['bf16']:.2f}× | {diff.max():.4f} | "
-              f"{diff.mean():.5f} | {psnr(b, a):.1f} |")
+        cell = lambda k: f"{wall[k]:.2f} [{cpu[k]:.2f}]"  # noqa: E731
+        ratio = lambda k: f"{wall['ncnn'] / wall[k]:.2f}× [{cpu['ncnn'] / cpu[k]:.2f}×]"  # noqa: E731
+        print(f"| {name} | {size}×{size} | {cell('ncnn')} | {cell('fp32')} | {cell('bf16')} | {ratio('fp32')} | "
+              f"{ratio('bf16')} | {diff.max():.4f} | {diff.mean():.5f} | {psnr(b, a):.1f} |")
 
 
 # ---------------------------------------------------------------- quality
@@ -169,18 +175,26 @@ def bench_quality(frames: int, crop: int) -> None:
 
 
 def write_crops(crop: int = 128) -> None:
-    """Before/after PNGs of one photo and one film frame at ×4 (input, Lanczos, bian default, clean)."""
+    """Before/after strips at ×4 (input, Lanczos, bian default, clean): a public-domain portrait into
+    docs/img/ (committed), one shared photo and one film frame into bench-out/upscale/ (not committed)."""
+    from skimage import data
+
     OUT.mkdir(parents=True, exist_ok=True)
     model = loader.load("realesrgan-x4plus").to(torch.device("cpu"), torch.bfloat16)
     rng = np.random.default_rng(4)
-    sources = {"photo": _photo_crops(crop)[2], "film": load_frames(SHARED / "data/film/frames_002", 0, 1,
-                                                                    crop=(200, 260, crop, crop))[0]}
-    for label, clean in sources.items():
+    astronaut = data.astronaut().astype(np.float32)[40:40 + 2 * crop, 150:150 + 2 * crop] / 255  # NASA, public domain
+    sources = {
+        Path(__file__).resolve().parents[1] / "docs/img/upscale_astronaut_x4.png":
+            cv2.resize(np.repeat(astronaut.mean(axis=2, keepdims=True), 3, axis=2), (crop, crop),
+                       interpolation=cv2.INTER_AREA),
+        OUT / "photo_x4.png": _photo_crops(crop)[2],
+        OUT / "film_x4.png": load_frames(SHARED / "data/film/frames_002", 0, 1, crop=(200, 260, crop, crop))[0],
+    }
+    for path, clean in sources.items():
         lr = degrade(clean, 4, rng)
         panels = [cv2.resize(lr, (crop, crop), interpolation=cv2.INTER_NEAREST), lanczos(lr, crop, crop),
                   super_resolve(lr, crop, crop, model), clean]
         strip = np.concatenate(panels, axis=1)
-        path = OUT / f"{label}_x4_input_lanczos_bian_clean.png"
         cv2.imwrite(str(path), cv2.cvtColor((strip * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR))
         print(path)
 
@@ -190,12 +204,13 @@ def main() -> None:
     parser.add_argument("what", choices=("speed", "quality", "crops"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--x4plus-size", type=int, default=64, help="input side for realesrgan-x4plus")
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--crop", type=int, default=192)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.what == "speed":
-        bench_speed(args.threads, args.rounds)
+        bench_speed(args.threads, args.rounds, args.x4plus_size)
     elif args.what == "quality":
         bench_quality(args.frames, args.crop)
     else:

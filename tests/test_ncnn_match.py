@@ -41,7 +41,8 @@ def ncnn_fp32(name: str, chw: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
-@pytest.mark.parametrize("name,size", [("realesrgan-x4plus", (16, 20)), ("realesr-animevideov3-x4", (32, 40)),
+@pytest.mark.parametrize("name,size", [("realesrgan-x4plus", (16, 20)), ("realesrgan-x4plus-anime", (16, 20)),
+                                       ("realesr-animevideov3-x4", (32, 40)),
                                        ("realesr-animevideov3-x2", (32, 40)), ("realesr-animevideov3-x3", (32, 40))])
 def test_matches_ncnn_engine_fp32(name, size):
     chw = synthetic_image(*size)

@@ -107,3 +107,15 @@ def test_other_errors_are_not_swallowed():
 
     with pytest.raises(ValueError):
         run_steps([Step(broken, halo=1)], torch.rand(1, 3, 8, 8), torch.device("cpu"), torch.float32, tile=4)
+
+
+def test_fused_cpu_convolution_matches_the_plain_path(monkeypatch):
+    """conv_lrelu's one-call oneDNN path (CPU) and its plain fallback (GPU, other builds) agree."""
+    from bian.models.arch import rrdbnet
+    net = randomised(RRDBNet(num_feat=8, num_block=1, num_grow_ch=4))
+    x = torch.rand(1, 3, 12, 14)
+    with torch.inference_mode():
+        fused = net(x)
+        monkeypatch.setattr(rrdbnet, "_FUSED_CONV", None)
+        plain = net(x)
+    assert (fused - plain).abs().max() < 1e-5

