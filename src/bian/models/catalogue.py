@@ -291,3 +291,18 @@ register(ModelEntry(
     files=(ModelFile("vox.pth.tar", "https://cloud.tsinghua.edu.cn/f/da8d61d012014b12a9e4/?dl=1"),),
     licence="MIT", source="yoyo-nb/Thin-Plate-Spline-Motion-Model README, 'Pre-trained models' (vox.pth.tar)",
     verified_here=False))
+
+
+# ---------------------------------------------------------------- frame interpolation (issue 9: RIFE)
+# Practical-RIFE v4.26 (hzwer), the flownet.pkl of its train_log. The author publishes it only inside
+# zip archives (Google Drive file 1gViYvvQrtETBgU1w8axZSsr7YUuw31uy from the README's model list, and
+# https://huggingface.co/hzwer/RIFE/resolve/main/RIFEv4.26_0921.zip); bian does not unpack archives,
+# so there is no direct address to download from. No sha256 of flownet.pkl is published and none was
+# found in downstream manifests: the file is not hash-checked. The loader reads v4.15-v4.26 layouts and
+# was checked only on checkpoints built with the official key names and shapes.
+register(ModelEntry(
+    name="rife-v4.26", task="interpolate", arch="ifnet", format="pkl",
+    files=(ModelFile("flownet.pkl"),),
+    licence="MIT", source="hzwer/Practical-RIFE v4.26 (unzip train_log/flownet.pkl from "
+    "https://huggingface.co/hzwer/RIFE/resolve/main/RIFEv4.26_0921.zip)",
+    verified_here=False))
