@@ -41,7 +41,7 @@ def expression(rig: Rig, pose: dict) -> np.ndarray:
         centre = corners.mean(0)
         width = max(float(corners[1, 0] - corners[0, 0]), 0.3)
         lift = 0.095 * width * smile
-        out = 0.065 * width * smile
+        out = 0.075 * width * smile
         for i in range(48, 68):
             u = np.clip((f[i, 0] - centre[0]) / (width / 2), -1, 1)
             d[i] = [np.sign(u) * out * abs(u) ** 1.5, -lift * abs(u) ** 1.5]

@@ -114,7 +114,7 @@ def preset_motion(names: tuple[str, ...], frames: int, fps: float, seed: int = 0
             centre = float(np.clip(centre + rng.uniform(-0.25, 0.25) * length / count, 0.35, length - 0.5))
             close = rng.uniform(0.08, 0.11)
             hold = max(0.03, 1.2 * dt)
-            opening = rng.uniform(0.15, 0.2)
+            opening = rng.uniform(0.2, 0.28)
             b = pulse(t, centre - close, close, hold, opening)
             m.blink = np.maximum(m.blink, b[:, None] * np.array([1.0, rng.uniform(0.97, 1.0)]))
 
