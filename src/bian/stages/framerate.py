@@ -1,0 +1,245 @@
+"""Frame rate: any output rate, slow motion and silent-film speed, with motion-compensated frames.
+
+For each input frame i the stage emits the output frames whose times fall in [t_i, t_{i+1}) (after
+retiming by the speed), so a segmented or resumed run produces exactly the frames of a whole run.
+The last frame's interval is [t_i, t_i + duration). Every timestamp is an exact Fraction computed from
+the input timestamps, so variable-frame-rate input keeps its timing. Output frames carry the source
+index of the input frame they follow.
+
+Between two frames of one shot the interpolator makes the picture; across a scene cut the earlier
+frame is repeated (or the two are cross-faded, on request), so no frame ever mixes two shots. Held
+frames (a picture repeated by a transfer or a conversion) are replaced by pictures interpolated at
+their own time between the frames around the hold; the frame count and durations stay the same.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from fractions import Fraction
+
+import numpy as np
+
+from ..analysis import duplicates
+from ..analysis.cuts import is_cut
+from ..errors import OptionError
+from ..frame import Frame
+from ..interpolate.timing import Timing
+from ..pipeline.options import Option, choice, int_range, rational, text
+from .base import Stage, Window
+
+MAX_HOLD = 2
+"""Longest hold replaced: up to this many repeated copies after the original (a longer one is a
+freeze meant to be seen)."""
+
+OPTIONS = [
+    Option("fps", rational("fps"), None, "output frame rate, any rational: 24, 25, 50, 59.94, 30000/1001 "
+           "(frames in between are motion-interpolated)", metavar="RATE"),
+    Option("multi", int_range("multi", 2, 64), None, "N output frames per input frame (2 doubles the rate; "
+           "follows variable-frame-rate input exactly)", metavar="N"),
+    Option("slowmo", rational("slowmo"), None, "slow motion: play the picture N times slower (2 = half speed) "
+           "at the output rate", metavar="N"),
+    Option("source_fps", rational("source_fps"), None, "the film's true frame rate (16–18 for hand-cranked "
+           "silent film): play it at that speed, then interpolate to the output rate", metavar="RATE"),
+    Option("interpolator", choice("interpolator", ("flow", "rife")), "flow", "how in-between frames are made: "
+           "flow (optical flow, no model) or rife (RIFE v4 network, needs its flownet.pkl)",
+           choices=("flow", "rife")),
+    Option("rife_model", text, None, "RIFE weights: a flownet.pkl file or the folder holding it "
+           "(default: the catalogue's rife-v4.26)", metavar="PATH"),
+    Option("at_cuts", choice("at_cuts", ("repeat", "crossfade")), "repeat", "at a scene cut, repeat the last "
+           "frame of the shot (default) or cross-fade into the next", choices=("repeat", "crossfade")),
+    Option("dedup", choice("dedup", ("auto", "on", "off")), "auto", "replace held (repeated) frames with "
+           "interpolated ones: auto = when the frame rate or speed changes", choices=("auto", "on", "off")),
+]
+
+
+def build(opts: dict, source) -> list:
+    fps, multi, slowmo, source_fps = (opts.get(k) for k in ("fps", "multi", "slowmo", "source_fps"))
+    retiming = any(v is not None for v in (fps, multi, slowmo, source_fps))
+    dedup = opts.get("dedup", "auto")
+    if not retiming and dedup != "on":
+        return []
+    if source.kind != "video":
+        raise OptionError("frame-rate options apply to videos only", hint="drop --fps/--multi/--slowmo/"
+                          "--source-fps/--dedup for images")
+    if fps is not None and multi is not None:
+        raise OptionError("--fps and --multi cannot be combined", hint="give an output rate or a multiple")
+    speed = Fraction(1)
+    if slowmo is not None:
+        speed /= slowmo
+    if source_fps is not None:
+        if not source.rate:
+            raise OptionError("--source-fps needs the input's frame rate, which this file does not state",
+                              hint="convert it to a constant frame rate first")
+        speed *= source_fps / source.rate
+    if fps is None and multi is None and speed != 1:
+        fps = source.rate  # retimed: keep the input's rate, fill it with interpolated frames
+        if fps is None:
+            raise OptionError("slow motion needs an output rate for this file", hint="add --fps RATE")
+    timing = Timing(speed=speed, rate=fps, multi=multi or 1)
+    engine = make_engine(opts.get("interpolator", "flow"), opts)
+    return [FrameRate(timing, engine, at_cuts=opts.get("at_cuts", "repeat"),
+                      dedup=dedup == "on" or (dedup == "auto" and retiming))]
+
+
+def make_engine(name: str, opts: dict):
+    if name == "rife":
+        from ..interpolate.rife import RifeInterpolator
+        return RifeInterpolator(opts.get("rife_model"), device=opts.get("device") or "auto",
+                                precision=opts.get("precision") or "auto")
+    from ..interpolate.classical import FlowInterpolator
+    return FlowInterpolator()
+
+
+class FrameRate(Stage):
+    name = "framerate"
+    changes_timing = True
+
+    def __init__(self, timing: Timing, engine, at_cuts: str = "repeat", dedup: bool = True):
+        if at_cuts not in ("repeat", "crossfade"):
+            raise OptionError(f"--at-cuts must be repeat or crossfade, got {at_cuts!r}")
+        self.timing, self.engine, self.at_cuts, self.dedup = timing, engine, at_cuts, dedup
+        # held-frame runs and the outer frames for acceleration need this much context (see _keys)
+        self.before = MAX_HOLD + 1 + duplicates.NEIGHBOURS if dedup else 1
+        self.after = MAX_HOLD + 2 + duplicates.NEIGHBOURS if dedup else 2
+        self._memo: OrderedDict = OrderedDict()
+
+    @property
+    def speed(self) -> Fraction:
+        """Playback speed of the source (output duration = input duration / speed); audio follows it."""
+        return self.timing.speed
+
+    @property
+    def rate(self) -> Fraction | None:
+        """Output frame rate on the grid, or None when output frames follow the input's intervals."""
+        return self.timing.rate
+
+    def describe(self) -> dict:
+        return {"fps": _text(self.timing.rate), "multi": self.timing.multi if self.timing.rate is None else None,
+                "speed": _text(self.timing.speed), "at_cuts": self.at_cuts, "dedup": self.dedup,
+                **self.engine.describe()}
+
+    def output_timing(self, time_base, rate):
+        return self.timing.time_base(time_base), self.timing.output_rate(rate)
+
+    # -- per window --------------------------------------------------------------------------------
+
+    def process(self, window: Window) -> list[Frame]:
+        frames, c = window.frames, window.center
+        at_start = c < self.before  # a window is short only at the ends of the stream
+        at_end = len(frames) - 1 - c < self.after
+        cuts, held = self._analyse(frames, at_start, at_end)
+        retime = self.timing.retime
+        cur = frames[c]
+        end = frames[c + 1].time if c + 1 < len(frames) else cur.time + cur.duration
+        slots = self.timing.frames_in(retime(cur.time), retime(end))
+        if not slots:
+            return []
+        s, e = _run(held, c, len(frames), at_start, at_end)
+        a = frames[s]
+        b = frames[e + 1] if e + 1 < len(frames) else None
+        pictures: dict[int, np.ndarray] = {}
+        wanted = []
+        if b is not None:
+            t_a, span = retime(a.time), retime(b.time) - retime(a.time)
+            for k, (when, _) in enumerate(slots):
+                u = (when - t_a) / span
+                if u == 0:
+                    continue
+                if cuts[e]:
+                    if self.at_cuts == "crossfade":
+                        pictures[k] = a.rgb() * np.float32(1 - u) + b.rgb() * np.float32(u)
+                else:
+                    wanted.append((k, u))
+        if wanted:
+            prev, nxt, gaps = self._outer(frames, cuts, held, s, e)
+            made = self.engine.interpolate(a.rgb(), b.rgb(), [float(u) for _, u in wanted],
+                                           prev=None if prev is None else prev.rgb(),
+                                           nxt=None if nxt is None else nxt.rgb(), gaps=gaps,
+                                           keys=tuple(None if f is None else _key(f) for f in (prev, a, b, nxt)))
+            pictures.update((k, p) for (k, _), p in zip(wanted, made))
+        out = []
+        for k, (when, duration) in enumerate(slots):
+            meta = dict(cur.meta)
+            if k in pictures:
+                meta["interpolated"] = True
+                image = pictures[k]
+            else:
+                image = a.rgb()
+            if k == 0 and c > 0 and cuts[c - 1]:
+                meta["cut"] = True
+            elif k > 0:
+                meta.pop("cut", None)
+            out.append(Frame(image=image, time=when, duration=duration, index=cur.index,
+                             alpha=a.alpha_float() if a.alpha is not None else None, meta=meta))
+        return out
+
+    def _analyse(self, frames, at_start, at_end) -> tuple[list[bool], list[bool]]:
+        """Scene cuts and holds of every consecutive pair of the window."""
+        thumbs = [self._remembered(("thumb", _key(f)), duplicates.thumbnail, f.rgb()) for f in frames]
+        pairs = list(zip(frames, frames[1:]))
+        cuts = [self._remembered(("cut", _key(f), _key(g)), is_cut, thumbs[j], thumbs[j + 1])
+                for j, (f, g) in enumerate(pairs)]
+        if not self.dedup:
+            return cuts, [False] * len(pairs)
+        diffs = [duplicates.difference(thumbs[j], thumbs[j + 1]) for j in range(len(pairs))]
+        held = duplicates.held_pairs(diffs, cuts)
+        reach = duplicates.NEIGHBOURS
+        for j in range(len(pairs)):  # a pair seen without all its neighbours is not judged here
+            if (j < reach and not at_start) or (j + reach > len(pairs) - 1 and not at_end):
+                held[j] = False
+        return cuts, held
+
+    def _outer(self, frames, cuts, held, s, e):
+        """The frames before the hold-free pair (s, e + 1) and after it, in the same shot, and their gaps
+        in units of the pair's interval."""
+        retime = self.timing.retime
+        span = retime(frames[e + 1].time) - retime(frames[s].time)
+        prev = nxt = None
+        gaps = (1.0, 1.0)
+        if s > 0 and not cuts[s - 1]:
+            p = s - 1
+            while p > 0 and held[p - 1]:
+                p -= 1
+            prev = frames[p]
+            gaps = (float((retime(frames[s].time) - retime(prev.time)) / span), gaps[1])
+        k = e + 1
+        while k < len(frames) - 1 and held[k]:
+            k += 1
+        if k + 1 < len(frames) and not cuts[k]:
+            nxt = frames[k + 1]
+            gaps = (gaps[0], float((retime(nxt.time) - retime(frames[e + 1].time)) / span))
+        return prev, nxt, gaps
+
+    def _remembered(self, key, make, *args):
+        if key not in self._memo:
+            self._memo[key] = make(*args)
+            while len(self._memo) > 64:
+                self._memo.popitem(last=False)
+        return self._memo[key]
+
+    def close(self) -> None:
+        self._memo.clear()
+        close = getattr(self.engine, "close", None)
+        if close is not None:
+            close()
+
+
+def _run(held: list[bool], c: int, n: int, at_start: bool, at_end: bool) -> tuple[int, int]:
+    """First and last frame of the hold the current frame belongs to; (c, c) when it is in none or the
+    hold is longer than ``MAX_HOLD`` copies (a freeze) or runs out of the window."""
+    s = c
+    while s > 0 and held[s - 1]:
+        s -= 1
+    e = c
+    while e < n - 1 and held[e]:
+        e += 1
+    if e - s > MAX_HOLD or (s == 0 and not at_start and s != c) or (e == n - 1 and not at_end and e != c):
+        return c, c
+    return s, e
+
+
+def _key(frame: Frame) -> tuple:
+    return frame.index, frame.time
+
+
+def _text(value: Fraction | None) -> str | None:
+    return None if value is None else str(value)
