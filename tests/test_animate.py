@@ -342,3 +342,23 @@ def test_layer_sampling_handles_large_regions(astronaut):
     exact = _sample(astronaut, np.stack([ix, iy], 1).astype(float))
     assert got.shape == (40000, 3)
     assert np.allclose(exact, astronaut[iy, ix], atol=1e-5)
+
+
+def test_progress_callback_counts_and_can_stop(tmp_path, astronaut):
+    import bian
+    small = tmp_path / "astro.png"
+    Image.fromarray((astronaut[::2, ::2] * 255).astype(np.uint8)).save(small)
+    seen = []
+    bian.animate(small, tmp_path / "a.gif", duration=0.5, fps=10, detector="dlib",
+                 on_progress=lambda p: seen.append((p.done, p.total)))
+    assert seen == [(k, 5) for k in range(1, 6)]
+
+    class Stop(Exception):
+        pass
+
+    def stop(p):
+        if p.done == 3:
+            raise Stop
+    with pytest.raises(Stop):
+        bian.animate(small, tmp_path / "b.mp4", duration=0.5, fps=10, detector="dlib", on_progress=stop)
+    assert not list(tmp_path.glob("b*.mp4")) and not list(tmp_path.glob(".b*"))

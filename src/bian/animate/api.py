@@ -32,7 +32,7 @@ warps something that is not a face. dlib's HOG margin 0.2, YuNet's own default t
 def animate(photo, output, *, motion=None, driving=None, duration: float | None = None, fps: float | None = None,
             gif: bool = False, face: int | None = None, seed: int = 0, strength: float = 1.0,
             engine: str = "auto", audio: bool = False, restore=False, crf: int | None = None,
-            detector: str = "auto", quiet: bool = True) -> dict:
+            detector: str = "auto", quiet: bool = True, on_progress=None) -> dict:
     """Animate the faces of ``photo`` into ``output`` (.mp4/.mov/.mkv video, or .gif).
 
     motion: presets, 'blink,smile,look,nod,turn,breathe' or a list ('all'; default all but 'turn');
@@ -44,7 +44,8 @@ def animate(photo, output, *, motion=None, driving=None, duration: float | None 
     'neural' (Thin-Plate Spline Motion Model, needs its weights and a driving video) or 'auto'
     (neural when both are there); audio: keep the driving video's audio; restore: restore the photo
     first (True = faces, or a dict of :func:`bian.restore` options); crf: H.264 quality; detector:
-    face detector (auto, yunet, dlib). Returns a summary dict. Raises :class:`bian.BianError`.
+    face detector (auto, yunet, dlib); on_progress: called with a :class:`bian.progress.Progress` after
+    every frame (may raise to stop). Returns a summary dict. Raises :class:`bian.BianError`.
     """
     started = time.monotonic()
     photo, output = Path(photo), Path(output)
@@ -123,7 +124,7 @@ def animate(photo, output, *, motion=None, driving=None, duration: float | None 
         def render(i):
             return renderer.render([m.at(i) for m in motions])
 
-    progress = Progress(len(times), "animate", quiet)
+    progress = Progress(len(times), "animate", quiet, callback=on_progress)
     gif_path = output if suffix == out_io.GIF_SUFFIX else (output.with_suffix(".gif") if gif else None)
     gif_writer = None if gif_path is None else out_io.GifWriter(gif_path, float(rate), [image, image * 0.35])
 
