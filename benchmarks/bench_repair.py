@@ -58,13 +58,15 @@ def damaged_clip(label, source, start, crop, frames, seed):
     return clean, scratched, spots | lines
 
 
-def run_bian(frames, detector=None, threshold=0.5):
+def run_bian(frames, detected=None):
+    """The dust stage's algorithm on each frame with up to two neighbours each side; ``detected``
+    (N×H×W bool) replaces its own detection (for the U-Net comparison)."""
     out, masks, seconds = [], [], 0.0
     for i in range(len(frames)):
         neighbours = [frames[j] for j in range(max(0, i - 2), min(len(frames), i + 3)) if j != i]
         start = time.perf_counter()
-        detected = None if detector is None else dust_net.detect(frames[i], detector, threshold)
-        repaired, mask = film.repair_frame(frames[i], neighbours, detected=detected)
+        repaired, mask = film.repair_frame(frames[i], neighbours,
+                                           detected=None if detected is None else detected[i])
         seconds += time.perf_counter() - start
         out.append(repaired)
         masks.append(mask)
@@ -90,13 +92,13 @@ def film_part(frames: int, net_path: Path | None):
                "psnr_ffmpeg": best[0], "ffmpeg": best[1], "s_per_frame": per_frame, "sweep": sweep}
         pooled.append((found, truth))
         if net is not None:
+            prob = np.stack([dust_net.probability(f, net) for f in dirty])
             scores = []
             for t in (0.3, 0.5, 0.7, 0.9):
-                mask = np.stack([dust_net.detect(f, net, t) for f in dirty])
-                up, ur = mask_precision_recall(mask, truth)
+                up, ur = mask_precision_recall(prob > t, truth)
                 scores.append((2 * up * ur / max(up + ur, 1e-9), t, up, ur))
             f1, t, up, ur = max(scores)
-            unet_out, _, _ = run_bian(dirty, net, t)
+            unet_out, _, _ = run_bian(dirty, detected=prob > t)
             row.update({"unet_threshold": t, "unet_P": up, "unet_R": ur, "psnr_unet": psnr(unet_out, clean)})
         rows.append(row)
         print(f"  {label}: P {p:.3f} R {r:.3f} PSNR {row['psnr_in']:.2f} → bian {ours:.2f} dB, "

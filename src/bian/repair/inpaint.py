@@ -86,7 +86,7 @@ def _dct_matrix(n: int) -> np.ndarray:
 _DCT = _dct_matrix(_BLOCK)
 
 
-def sparse_fill(image: np.ndarray, mask: np.ndarray, steps: int = 16, start: float = 0.3, stop: float = 0.008,
+def sparse_fill(image: np.ndarray, mask: np.ndarray, steps: int = 24, start: float = 0.3, stop: float = 0.005,
                 shifts: int = 4) -> np.ndarray:
     """Fill by sparse reconstruction: starting from :func:`diffuse`, repeatedly keep only the DCT
     coefficients of 8×8 blocks above a threshold that falls from ``start`` to ``stop`` (geometric

@@ -35,17 +35,23 @@ def detect_line_scratches(luma: np.ndarray, sensitivity: float = 0.5, min_length
     step = np.zeros_like(luma)
     step[:, 4:-4] = np.abs(luma[:, 8:] - luma[:, :-8])
     step = cv2.dilate(cv2.blur(step, (1, run), borderType=cv2.BORDER_CONSTANT), np.ones((1, 9), np.uint8))
-    for response in (luma - cv2.morphologyEx(luma, cv2.MORPH_OPEN, kernel),
-                     cv2.morphologyEx(luma, cv2.MORPH_CLOSE, kernel) - luma):
+    opened = cv2.morphologyEx(luma, cv2.MORPH_OPEN, kernel)
+    closed = cv2.morphologyEx(luma, cv2.MORPH_CLOSE, kernel)
+    # A bright scratch cannot show on white nor a dark one on black: such rows are no evidence against.
+    for response, shows in ((luma - opened, (opened < 0.85).astype(np.float32)),
+                            (closed - luma, (closed > 0.15).astype(np.float32))):
         noise = 1.4826 * float(np.median(np.abs(response - np.median(response))))
         pixel = scale * max(3.0 * noise, 0.03)
+        support = cv2.blur(shows, (1, run), borderType=cv2.BORDER_CONSTANT)
+        seen = np.maximum(support, 1e-3)
         # Mean response down a window of ``run`` rows, minus the same for the columns beside it
         # (texture lifts all columns alike; a scratch lifts one).
-        column = cv2.blur(response, (1, run), borderType=cv2.BORDER_CONSTANT)
+        column = cv2.blur(response * shows, (1, run), borderType=cv2.BORDER_CONSTANT) / seen
         beside = cv2.blur(column, (15, 1), borderType=cv2.BORDER_REFLECT)
         strong = (column - beside) > 0.6 * pixel
-        # Most rows of the window must carry the ridge, not a few very strong ones.
-        steady = cv2.blur((response > pixel).astype(np.float32), (1, run), borderType=cv2.BORDER_CONSTANT) > 0.75
+        # Most rows of the window that could show it must carry the ridge, not a few very strong ones.
+        hits = cv2.blur(((response > pixel) * shows).astype(np.float32), (1, run), borderType=cv2.BORDER_CONSTANT)
+        steady = (hits / seen > 0.85) & (support > 0.8)
         line = strong & steady & (column > 0.5 * step)
         # A window centred on a detected run covers ``run`` rows: spread the decision over all of them.
         line = cv2.dilate(line.astype(np.uint8), np.ones((run, 1), np.uint8)).astype(bool)
