@@ -9,9 +9,26 @@ import cv2
 import numpy as np
 
 
+_RGB_TO_XYZ = np.array([[0.412453, 0.357580, 0.180423],
+                        [0.212671, 0.715160, 0.072169],
+                        [0.019334, 0.119193, 0.950227]], np.float32)
+
+
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """H×W×3 float RGB in [0, 1] → H×W×3 float32 Lab."""
-    return cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2Lab)
+    """H×W×3 float RGB in [0, 1] → H×W×3 float32 Lab.
+
+    Written out rather than OpenCV's float conversion, whose approximations wobble the chroma by
+    ~0.1 (up to 0.5) depending on the luminance: on grainy film that wobble is chroma noise.
+    """
+    c = np.asarray(rgb, np.float32)
+    linear = np.where(c <= 0.04045, c / 12.92, ((np.maximum(c, 0.04045) + 0.055) / 1.055) ** 2.4)
+    xyz = (linear @ _RGB_TO_XYZ.T) / _WHITE
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(np.maximum(xyz, 0)), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    out = np.empty(c.shape, np.float32)
+    out[..., 0] = 116 * f[..., 1] - 16
+    out[..., 1] = 500 * (f[..., 0] - f[..., 1])
+    out[..., 2] = 200 * (f[..., 1] - f[..., 2])
+    return out
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
@@ -41,23 +58,16 @@ def _linear_rgb(lab: np.ndarray) -> np.ndarray:
     return xyz @ _XYZ_TO_LINEAR.T
 
 
-def merge(L: np.ndarray, ab: np.ndarray, saturation: float = 1.0) -> np.ndarray:
-    """Full-resolution luminance (H×W, [0, 100]) + chroma (H×W×2) → float32 RGB in [0, 1].
-
-    ``saturation`` scales the chroma (0 gives grey, 1 leaves it as predicted). Where the colour falls
-    outside sRGB, its chroma is reduced (bisection, same hue) until it fits, instead of clipping the
-    channels, which would change the luminance the picture came with.
-    """
-    lab = np.empty(L.shape + (3,), np.float32)
-    lab[..., 0] = L
-    lab[..., 1:] = ab * np.float32(saturation)
-    flat = lab.reshape(-1, 3)
-    outside = np.flatnonzero(np.any(np.abs(_linear_rgb(flat) - 0.5) > 0.5 + 1e-3, axis=1))
+def fit_gamut(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """Chroma ``ab`` (H×W×2) scaled down, hue kept, wherever it would fall outside sRGB at luminance
+    ``L`` (H×W, [0, 100]): bisection on the scale, to within 1 % of the gamut's edge."""
+    lab = np.dstack([L, ab]).astype(np.float32).reshape(-1, 3)
+    outside = np.flatnonzero(np.any(np.abs(_linear_rgb(lab) - 0.5) > 0.5 + 1e-3, axis=1))
     if len(outside):
-        pixels = flat[outside]
+        pixels = lab[outside]
         low = np.zeros(len(outside), np.float32)
         high = np.ones(len(outside), np.float32)
-        for _ in range(7):  # chroma within 1 % of the gamut edge
+        for _ in range(7):
             mid = (low + high) / 2
             trial = pixels.copy()
             trial[:, 1:] *= mid[:, None]
@@ -65,5 +75,18 @@ def merge(L: np.ndarray, ab: np.ndarray, saturation: float = 1.0) -> np.ndarray:
             low = np.where(fits, mid, low)
             high = np.where(fits, high, mid)
         pixels[:, 1:] *= low[:, None]
-        flat[outside] = pixels
+        lab[outside] = pixels
+    return lab[:, 1:].reshape(ab.shape)
+
+
+def merge(L: np.ndarray, ab: np.ndarray, saturation: float = 1.0) -> np.ndarray:
+    """Full-resolution luminance (H×W, [0, 100]) + chroma (H×W×2) → float32 RGB in [0, 1].
+
+    ``saturation`` scales the chroma (0 gives grey, 1 leaves it as predicted). Where the colour falls
+    outside sRGB, its chroma is reduced (same hue, :func:`fit_gamut`) instead of clipping the
+    channels, which would change the luminance the picture came with.
+    """
+    lab = np.empty(L.shape + (3,), np.float32)
+    lab[..., 0] = L
+    lab[..., 1:] = fit_gamut(L, ab * np.float32(saturation))
     return lab_to_rgb(lab)

@@ -259,7 +259,11 @@ class Colourise(Stage):
         return memo[chosen]
 
     def _compute(self, frame, chosen):
+        """Chroma fitted into the gamut at this frame's own luminance, so the average over time is
+        (nearly) in gamut too and the final merge need not cut it back frame by frame, which would make
+        colours pulse with the film's brightness flicker."""
         from ..colour import auto, hints as hint_io, propagate, reference
+        from ..colour.lab import fit_gamut
 
         L_full, L = self._luma(frame.image)
         base, weight = None, 0.0
@@ -276,10 +280,10 @@ class Colourise(Stage):
             if base is not None:
                 near = np.exp(-distance / HINT_REACH)[..., None]
                 ab = near * ab + (1 - near) * base
-            return ab, HINT_WEIGHT
+            return fit_gamut(L, ab), HINT_WEIGHT
         if base is None:
             return np.zeros(L.shape + (2,), np.float32), 0.0
-        return base, weight
+        return fit_gamut(L, base), weight
 
     def _hint_frame(self, index: int) -> int:
         # a still picture's hints may be written for frame 0 whatever the picture's index
