@@ -34,9 +34,13 @@ from bian.frame import to_float  # noqa: E402
 from bian.media.images import read_image  # noqa: E402
 
 ANIMATE = SHARED / "data" / "animate"
-PORTRAITS = [ANIMATE / "source.png", ANIMATE / "s0.jpg", ANIMATE / "s9.jpg", SHARED / "data/faces/Blake_Lively.jpg",
-             SHARED / "data/faces/00.jpg", SHARED / "data/photos/old/a.png", SHARED / "data/photos/old/h.png",
-             SHARED / "data/photos/old/g.png"]
+FACES = SHARED / "data" / "faces"
+OLD = SHARED / "data" / "photos" / "old"
+PORTRAITS = [ANIMATE / "source.png", ANIMATE / "s0.jpg", ANIMATE / "s9.jpg", FACES / "Blake_Lively.jpg",
+             FACES / "00.jpg", FACES / "10045.png", FACES / "Solvay_conference_1927.png", OLD / "a.png",
+             OLD / "h.png", OLD / "g.png"]
+"""Every portrait of ../shared/data/animate and ../shared/data/faces, and three old photographs (a torn
+studio print, a faded sepia portrait, an autochrome looking down); face 0 (the largest) of each."""
 TMP = Path(tempfile.gettempdir()) / "bench-animate"
 
 

@@ -292,6 +292,21 @@ def test_api_errors(tmp_path, astronaut):
         bian.animate(face, tmp_path / "o.mp4", face=3, detector="dlib")
 
 
+def test_face_selection_keeps_a_lone_unsure_face_only():
+    from bian.animate.api import select_faces
+    from bian.faces.face import Face
+
+    def face(score, iod):
+        lm = np.zeros((68, 2), np.float32)
+        lm[42:48, 0] = iod
+        return Face(box=np.zeros(4, np.float32), score=score, points5=np.zeros((5, 2), np.float32), landmarks=lm)
+    notes = []
+    sure, unsure, tiny = face(0.9, 30), face(0.55, 30), face(0.95, 5)
+    assert select_faces([sure, unsure, tiny], notes) == [sure] and not notes
+    assert select_faces([tiny, unsure, face(0.5, 20)], notes) == [unsure] and "0.55" in notes[0]
+    assert select_faces([face(0.4, 30)], []) == [] and select_faces([tiny], []) == []
+
+
 def test_animate_astronaut_end_to_end(tmp_path, astronaut):
     import bian
     small = tmp_path / "astro.jpg"

@@ -27,6 +27,9 @@ MIN_IOD = 8.0
 MIN_SCORE = 0.6
 """Detector confidence below which a face is left still: animating a false detection (a pattern, a badge)
 warps something that is not a face. dlib's HOG margin 0.2, YuNet's own default threshold."""
+MIN_SCORE_ALONE = 0.45
+"""When no face reaches MIN_SCORE, the most confident one is still animated down to this confidence: a
+portrait looking down or a faded print scores lower, and the user asked to animate this very photo."""
 
 
 def animate(photo, output, *, motion=None, driving=None, duration: float | None = None, fps: float | None = None,
@@ -82,8 +85,7 @@ def animate(photo, output, *, motion=None, driving=None, duration: float | None 
         notes.append("photo restored before animating")
 
     from ..faces import detect_faces
-    faces = [f for f in detect_faces(image, backend=detector, landmarks="68")
-             if f.score >= MIN_SCORE and _iod(f.landmarks) >= MIN_IOD]
+    faces = select_faces(detect_faces(image, backend=detector, landmarks="68"), notes)
     if not faces:
         raise InputError("no face found in the photo", photo,
                          "animate needs a face with its eyes at least ~10 px apart; try a larger scan")
@@ -153,6 +155,20 @@ def animate(photo, output, *, motion=None, driving=None, duration: float | None 
             "faces": [{"box": [round(float(v), 1) for v in f.box], "eye_distance": round(r.iod, 1)}
                       for f, r in zip(faces, rigs)],
             "seconds": round(time.monotonic() - started, 2), "notes": notes}
+
+
+def select_faces(faces: list, notes: list[str]) -> list:
+    """The faces to animate (largest first): those with eyes at least MIN_IOD apart and a detector
+    confidence of MIN_SCORE; if there is none, the most confident one above MIN_SCORE_ALONE (with a note)."""
+    big = [f for f in faces if _iod(f.landmarks) >= MIN_IOD]
+    sure = [f for f in big if f.score >= MIN_SCORE]
+    if sure or not big:
+        return sure
+    best = max(big, key=lambda f: f.score)
+    if best.score < MIN_SCORE_ALONE:
+        return []
+    notes.append(f"the only face found has a low detector confidence ({best.score:.2f}); it is animated")
+    return [best]
 
 
 def _iod(landmarks: np.ndarray) -> float:
