@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import bian
-from media_factory import (audio_packet_hash, audio_seconds, ffmpeg, need_ffmpeg, pattern_video, streams, vfr_video,
+from media_factory import (audio_packet_hash, audio_seconds, ffmpeg, frame_hashes, need_ffmpeg, pattern_video, streams, vfr_video,
                            video_times)
 
 
@@ -40,6 +40,19 @@ def test_vfr_pcm_mkv_keeps_timestamps(tmp_path):
     assert streams(out) == [("video", "h264"), ("audio", "pcm_s16le")]
     assert audio_packet_hash(out) == audio_packet_hash(src)
     assert abs(audio_seconds(out) - audio_seconds(src)) <= 0.02
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_many_segments_join_exactly(tmp_path, suffix):
+    """Matroska segments carry no decode times: joining several must still give every timestamp."""
+    src, times = vfr_video(tmp_path / "vfr.mkv")
+    whole, parts = tmp_path / f"whole{suffix}", tmp_path / f"parts{suffix}"
+    bian.restore(src, whole)
+    summary = bian.restore(src, parts, segment_seconds=0.3)
+    assert summary["segments"] >= 3
+    assert video_times(parts) == video_times(whole) == times
+    assert len(frame_hashes(parts)) == len(times)  # every picture decodes
+    assert abs(audio_seconds(parts) - audio_seconds(src)) <= 0.02
 
 
 def test_audio_mp4_cannot_hold_is_reencoded_and_said(tmp_path):

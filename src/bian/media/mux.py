@@ -102,15 +102,32 @@ def _copy_stream_metadata(src, dst) -> None:
 
 
 def _segment_packets(segments: list[Path], out_stream):
+    shift = _reorder_delay(segments)
     order = 0
     for path in segments:
         with av.open(os.fspath(path)) as seg:
-            for packet in seg.demux(seg.streams.video[0]):
-                if not packet.size:
-                    continue  # the demuxer's end-of-stream marker
+            packets = [p for p in seg.demux(seg.streams.video[0]) if p.size]  # size 0: end-of-stream marker
+            for packet, pts in zip(packets, sorted(p.pts for p in packets)):
+                packet.dts = pts - shift
                 packet.stream = out_stream
                 order += 1
                 yield _packet_time(packet), order, packet
+
+
+def _reorder_delay(segments: list[Path]) -> int:
+    """Decode times for the joined stream. Each segment's own are no use: Matroska stores none (the
+    muxer's guess then goes backwards at a join) and x264 shifts them per segment by its reorder depth,
+    which varies with the content (again backwards at a join; ffmpeg refuses with EINVAL). In decode
+    order, the i-th smallest presentation time minus this delay is valid for every segment: never after
+    the packet's own presentation time, always increasing, also across joins."""
+    delay = 0
+    for path in segments:
+        with av.open(os.fspath(path)) as seg:
+            pts = [p.pts for p in seg.demux(seg.streams.video[0]) if p.size]
+        if any(t is None for t in pts):
+            raise OutputError("an encoded segment has packets without timestamps", path, "rerun with --fresh")
+        delay = max([delay] + [s - t for s, t in zip(sorted(pts), pts)])
+    return delay
 
 
 def _source_packets(source, plan: dict):
