@@ -18,7 +18,7 @@ _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 NEIGHBOURS = 2
 """Pairs on each side a pair is compared with."""
-RATIO = 0.5
+RATIO = 0.35
 """Held when the difference is below this share of the neighbours' median."""
 IDENTICAL = 0.1 / 255
 """Mean absolute difference below which two pictures are the same whatever the neighbours say."""

@@ -25,7 +25,7 @@ from ..errors import BianError, InputError, OptionError, OutputError
 from ..media import images as image_io
 from ..media.encode import CODECS, PRESETS, EncoderSettings, choose_settings, container_for
 from ..media.video import VideoInfo, probe_video
-from ..stages import colourise, deflicker, denoise, faces, repair, resize, stabilise, upscale
+from ..stages import colourise, deflicker, denoise, faces, framerate, repair, resize, stabilise, upscale
 from ..stages.base import Stage
 from .options import Option, choice, int_range, positive_float
 
@@ -38,6 +38,7 @@ STAGE_MODULES = [
     colourise,
     upscale,
     resize,
+    framerate,
 ]
 
 GENERAL_OPTIONS = [
