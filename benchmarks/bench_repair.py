@@ -224,7 +224,10 @@ def main():
     parser.add_argument("--frames", type=int, default=16, help="frames per film clip (default 16)")
     parser.add_argument("--pairs-dir", type=Path, default=Path("docs/images"))
     parser.add_argument("--no-unet", action="store_true", help="skip the U-Net detector")
+    parser.add_argument("--threads", type=int, default=2, help="threads for OpenCV and for FFmpeg (default 2)")
     args = parser.parse_args()
+    cv2.setNumThreads(args.threads)
+    ffmpeg_anchor.THREADS = args.threads
     if not (SHARED / "data").is_dir():
         sys.exit(f"shared data not found at {SHARED} (set BIAN_SHARED)")
     print(f"bench_repair, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs", file=sys.stderr)

@@ -10,6 +10,9 @@ import subprocess
 
 import numpy as np
 
+THREADS = 2
+"""Threads FFmpeg may use (decoding and filtering); benchmarks give bian the same number."""
+
 
 def available() -> bool:
     return shutil.which("ffmpeg") is not None
@@ -27,9 +30,10 @@ def run_filter(frames: np.ndarray, chain: str, fps: int = 24, pad: int = 0) -> n
         frames = np.concatenate([frames[pad:0:-1], frames, frames[-2:-2 - pad:-1]])
     h, w = frames.shape[1:3]
     raw = (np.clip(frames, 0, 1) * 65535 + 0.5).astype("<u2").tobytes()
-    cmd = ["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb48le", "-s", f"{w}x{h}", "-r", str(fps),
-           "-i", "-", "-vf", chain, "-sws_flags", "accurate_rnd+full_chroma_int+bitexact",
-           "-f", "rawvideo", "-pix_fmt", "rgb48le", "-"]
+    cmd = ["ffmpeg", "-v", "error", "-threads", str(THREADS), "-filter_threads", str(THREADS),
+           "-f", "rawvideo", "-pix_fmt", "rgb48le", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-",
+           "-vf", chain, "-sws_flags", "accurate_rnd+full_chroma_int+bitexact", "-f", "rawvideo",
+           "-pix_fmt", "rgb48le", "-"]
     done = subprocess.run(cmd, input=raw, capture_output=True)
     if done.returncode != 0:
         raise RuntimeError(f"ffmpeg -vf {chain!r} failed: {done.stderr.decode(errors='replace').strip()}")

@@ -5,10 +5,11 @@ A still image passes unchanged (there is nothing to compare it with).
 """
 from __future__ import annotations
 
+from ..analysis.cuts import is_cut
 from ..errors import OptionError
 from ..pipeline.options import Option, boolean, int_range
 from ..temporal import deflicker as flick
-from ..temporal.framecache import PerFrame
+from ..temporal.framecache import PerFrame, PerPair
 from ..temporal.shots import shot_span, thumbnail
 from .base import Stage, Window
 
@@ -39,7 +40,7 @@ class Deflicker(Stage):
             raise OptionError(f"deflicker strength must be in (0, 1], got {strength!r}")
         self.radius, self.local, self.strength = int(radius), bool(local), float(strength)
         self.before = self.after = self.radius
-        self._thumb = PerFrame(thumbnail)
+        self._thumb, self._cut = PerFrame(thumbnail), PerPair(is_cut)
         self._cells = PerFrame(_cells)
 
     def describe(self) -> dict:
@@ -48,7 +49,7 @@ class Deflicker(Stage):
     def process(self, window: Window) -> list:
         if len(window.frames) == 1:
             return [window.current.replace(image=window.current.rgb())]
-        start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center)
+        start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center, self._cut)
         cells = [self._cells(f.image) for f in window.frames[start:stop]]
         center = window.center - start
         levels = flick.relative_levels(cells, center)

@@ -5,12 +5,13 @@ A still image (a window of one frame) gets the spatial filter alone.
 """
 from __future__ import annotations
 
+from ..analysis.cuts import is_cut
 from ..errors import OptionError
 from ..frame import to_float
 from ..pipeline.options import Option, boolean, int_range, unit_float
 from ..temporal.denoise import denoise_planes, pooled, split
 from ..temporal.grain import add_grain, measure_grain
-from ..temporal.framecache import PerFrame
+from ..temporal.framecache import PerFrame, PerPair
 from ..temporal.shots import shot_span, thumbnail
 from .base import Stage, Window
 
@@ -60,7 +61,7 @@ class Denoise(Stage):
         self.strength, self.radius = float(strength), int(radius)
         self.keep_grain, self.grain_amount = keep_grain, float(grain_amount)
         self.before = self.after = self.radius
-        self._thumb = PerFrame(thumbnail)
+        self._thumb, self._cut = PerFrame(thumbnail), PerPair(is_cut)
         self._planes = PerFrame(_split)
 
     def describe(self) -> dict:
@@ -69,7 +70,7 @@ class Denoise(Stage):
                 "method": "motion-compensated non-local means on variance-stabilised luma"}
 
     def process(self, window: Window) -> list:
-        start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center)
+        start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center, self._cut)
         planes = [self._planes(f.image) for f in window.frames[start:stop]]
         noise = pooled([p.noise for p in planes])
         clean = denoise_planes(planes, window.center - start, self.strength, noise)

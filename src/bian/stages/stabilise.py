@@ -5,10 +5,11 @@ A still image passes unchanged.
 """
 from __future__ import annotations
 
+from ..analysis.cuts import is_cut
 from ..errors import OptionError
 from ..pipeline.options import Option, boolean, choice, int_range, unit_float
 from ..temporal import stabilise as stab
-from ..temporal.framecache import PerFrame
+from ..temporal.framecache import PerFrame, PerPair
 from ..temporal.shots import shot_span, thumbnail
 from .base import Stage, Window
 
@@ -45,7 +46,7 @@ class Stabilise(Stage):
             raise OptionError(f"stabilise border must be one of {', '.join(stab.BORDERS)}, got {border!r}")
         self.radius, self.strength, self.border = int(radius), float(strength), border
         self.before = self.after = self.radius
-        self._thumb, self._luma = PerFrame(thumbnail), PerFrame(stab.analysis_luma)
+        self._thumb, self._cut, self._luma = PerFrame(thumbnail), PerPair(is_cut), PerFrame(stab.analysis_luma)
 
     def describe(self) -> dict:
         return {"radius": self.radius, "strength": self.strength, "border": self.border,
@@ -55,7 +56,7 @@ class Stabilise(Stage):
         current = window.current
         if len(window.frames) == 1:
             return [current.replace(image=current.rgb())]
-        start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center)
+        start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center, self._cut)
         center = window.center - start
         analysed = [self._luma(f.image) for f in window.frames[start:stop]]
         lumas, scale = [a[0] for a in analysed], analysed[center][1]

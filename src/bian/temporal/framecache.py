@@ -1,8 +1,8 @@
 """Per-frame measurements kept while their frame is in a stage's window.
 
 A temporal stage with a window of ±N frames sees every frame 2N + 1 times. Measurements that depend
-on one frame alone (a thumbnail, an analysis-size luma) are computed once and reused; because they are
-pure functions of that frame's pixels, the output is exactly what recomputing would give, so the
+on one frame alone (a thumbnail, an analysis-size luma), or on two (is there a scene cut between
+them), are computed once and reused; because they are pure functions of those frames' pixels, the output is exactly what recomputing would give, so the
 window rule of :mod:`bian.stages.base` still holds. Entries are keyed by the pixel array itself and
 vanish with it.
 """
@@ -33,4 +33,26 @@ class PerFrame:
 
     def __getstate__(self):
         # Sent to another process (a Ray worker) without the cached values, which it recomputes.
+        return {"function": self.function, "_store": {}}
+
+
+class PerPair:
+    """``cache(a, b)`` → ``function(a, b)``, computed once per pair of live arrays (e.g. the cut test
+    between two consecutive thumbnails, which every window overlapping both repeats)."""
+
+    def __init__(self, function: Callable[[np.ndarray, np.ndarray], object]):
+        self.function = function
+        self._store: dict[tuple[int, int], tuple[weakref.ref, weakref.ref, object]] = {}
+
+    def __call__(self, a: np.ndarray, b: np.ndarray):
+        hit = self._store.get((id(a), id(b)))
+        if hit is not None and hit[0]() is a and hit[1]() is b:
+            return hit[2]
+        value = self.function(a, b)
+        if len(self._store) >= 128:
+            self._store = {k: v for k, v in self._store.items() if v[0]() is not None and v[1]() is not None}
+        self._store[(id(a), id(b))] = (weakref.ref(a), weakref.ref(b), value)
+        return value
+
+    def __getstate__(self):
         return {"function": self.function, "_store": {}}

@@ -26,15 +26,18 @@ def thumbnail(image: np.ndarray) -> np.ndarray:
     return np.dot(to_float(image[::step, ::step]), _THIRDS)
 
 
-def shot_span(thumbs: list[np.ndarray], center: int) -> tuple[int, int]:
+def shot_span(thumbs: list[np.ndarray], center: int, cut=is_cut) -> tuple[int, int]:
     """``(start, stop)`` such that ``thumbs[start:stop]`` holds ``thumbs[center]`` and no scene cut.
 
     thumbs: consecutive pictures as :func:`thumbnail` makes them (float32 luma H×W in [0, 1]).
+    cut: the cut test of two consecutive thumbnails; a stage passes its
+    :class:`bian.temporal.framecache.PerPair` of :func:`bian.analysis.cuts.is_cut` so that the windows
+    overlapping a pair test it once.
     """
     start = center
-    while start > 0 and not is_cut(thumbs[start - 1], thumbs[start]):
+    while start > 0 and not cut(thumbs[start - 1], thumbs[start]):
         start -= 1
     stop = center + 1
-    while stop < len(thumbs) and not is_cut(thumbs[stop - 1], thumbs[stop]):
+    while stop < len(thumbs) and not cut(thumbs[stop - 1], thumbs[stop]):
         stop += 1
     return start, stop

@@ -44,23 +44,22 @@ IDENTITY = Motion(0.0, 0.0, 0.0, 0.0)
 
 def analysis_luma(image: np.ndarray) -> tuple[np.ndarray, float]:
     """8-bit luma of an RGB picture (H×W×3, any dtype of :class:`bian.frame.Frame`), reduced to at most
-    ``ANALYSIS_SIDE`` wide; and the factor from full-size pixels to analysis pixels."""
+    ``ANALYSIS_SIDE`` wide and softened (grain makes single-pixel corners; smoothed, the corners found
+    and tracked are those of real structure); and the factor from full-size pixels to analysis pixels."""
     h, w = image.shape[:2]
     scale = min(1.0, ANALYSIS_SIDE / w)
     if scale < 1.0:
         image = cv2.resize(image, (max(8, round(w * scale)), max(8, round(h * scale))),
                            interpolation=cv2.INTER_AREA)
     y = np.dot(to_float(image), np.full(3, 255 / 3, np.float32))
-    return np.clip(y + 0.5, 0, 255).astype(np.uint8), scale
+    return cv2.GaussianBlur(np.clip(y + 0.5, 0, 255).astype(np.uint8), (0, 0), 1.0), scale
 
 
 def track(current: np.ndarray, others: list[np.ndarray]) -> list[Motion | None]:
     """Camera motion from ``current`` to each of ``others`` (8-bit luma from :func:`analysis_luma`, in
     analysis pixels); None where too few tracks agree (a blank frame, a flash)."""
     h, w = current.shape
-    # Grain makes single-pixel corners; smoothing first picks corners of real structure.
-    soft = cv2.GaussianBlur(current, (0, 0), 1.0)
-    corners = cv2.goodFeaturesToTrack(soft, MAX_CORNERS, qualityLevel=0.01, minDistance=max(4, w // 60),
+    corners = cv2.goodFeaturesToTrack(current, MAX_CORNERS, qualityLevel=0.01, minDistance=max(4, w // 60),
                                       blockSize=7)
     if corners is None or len(corners) < MIN_TRACKS:
         return [None] * len(others)
@@ -69,8 +68,7 @@ def track(current: np.ndarray, others: list[np.ndarray]) -> list[Motion | None]:
     centre = np.float32([(w - 1) / 2, (h - 1) / 2])
     result = []
     for other in others:
-        moved, status, _ = cv2.calcOpticalFlowPyrLK(soft, cv2.GaussianBlur(other, (0, 0), 1.0), corners, None,
-                                                    **params)
+        moved, status, _ = cv2.calcOpticalFlowPyrLK(current, other, corners, None, **params)
         ok = status[:, 0] == 1
         if ok.sum() < MIN_TRACKS:
             result.append(None)

@@ -1,0 +1,31 @@
+import gc
+
+import numpy as np
+
+from bian.temporal.framecache import PerFrame, PerPair
+
+
+def test_per_frame_computes_once_per_live_array():
+    calls = []
+    cache = PerFrame(lambda a: calls.append(1) or float(a.sum()))
+    a = np.ones((4, 4))
+    assert cache(a) == cache(a) == 16.0
+    assert len(calls) == 1
+    assert cache(np.ones((4, 4)) * 2) == 32.0  # equal shape, other array: computed again
+    assert len(calls) == 2
+
+
+def test_per_pair_computes_once_per_ordered_pair_and_forgets_dead_arrays():
+    calls = []
+    cache = PerPair(lambda a, b: calls.append(1) or float(a.sum() - b.sum()))
+    a, b = np.ones(3), np.zeros(3)
+    assert cache(a, b) == cache(a, b) == 3.0
+    assert cache(b, a) == -3.0
+    assert len(calls) == 2
+    frames = [np.full(2, i, float) for i in range(200)]
+    for x, y in zip(frames, frames[1:]):
+        cache(x, y)
+    del frames
+    gc.collect()
+    cache(a, np.full(2, 1.0))  # a full store drops the pairs whose arrays are gone
+    assert len(cache._store) <= 4
