@@ -12,6 +12,22 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 
+NOMINAL = [Fraction(r) for r in (12, 15, 16, 18, 20, 22, 24, 25, 30, 48, 50, 60, 72, 96, 100, 120)] + [
+    Fraction(r * 1000, 1001) for r in (24, 30, 48, 60, 120)]
+"""Frame rates a file's average rate is taken to mean when it is within ``SNAP`` of one."""
+SNAP = Fraction(1, 500)
+
+
+def nominal_rate(rate: Fraction | None) -> Fraction | None:
+    """The standard rate an average frame rate stands for (an MP4's average is frames / duration, so a
+    24 fps file whose last frame's duration is stored short reads 72000/2999), else the rate itself.
+    Speed changes are ratios of rates, and an average off by 0.03 % would make every one inexact."""
+    if not rate:
+        return rate
+    near = min(NOMINAL, key=lambda r: abs(r - rate))
+    return near if abs(near - rate) <= SNAP * near else rate
+
+
 @dataclass(frozen=True)
 class Timing:
     speed: Fraction = Fraction(1)

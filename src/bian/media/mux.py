@@ -2,17 +2,22 @@
 the source carried (audio, subtitles, chapters, metadata) copied untouched.
 
 A stream is re-encoded only when the output container cannot hold its codec (audio → AAC), or left
-out when it cannot be converted (subtitles, data); either is reported as a note.
+out when it cannot be converted (subtitles, data); either is reported as a note. When the picture plays
+at another speed (silent-film speed, slow motion), audio is time-stretched with its pitch kept
+(:mod:`bian.media.tempo`; re-encoded to AAC unless it is PCM or FLAC) and the other streams' times and
+the chapters are scaled to match.
 """
 from __future__ import annotations
 
 import heapq
 import os
+from fractions import Fraction
 from pathlib import Path
 
 import av
 
 from ..errors import OutputError
+from .tempo import Tempo
 from .video import VideoInfo
 
 KEEP_TIMESTAMPS = {"avoid_negative_ts": "disabled"}
@@ -26,25 +31,28 @@ def partial_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}.partial{path.suffix}")
 
 
-def assemble(segments: list[Path], info: VideoInfo, output: Path, container_format: str) -> list[str]:
-    """Write ``output`` from the video of ``segments`` (in order) and the other streams of the source.
+def assemble(segments: list[Path], info: VideoInfo, output: Path, container_format: str,
+             speed: Fraction = Fraction(1)) -> list[str]:
+    """Write ``output`` from the video of ``segments`` (in order) and the other streams of the source,
+    played ``speed`` times as fast as in the source (the video's own times already are).
     Returns notes about streams that were converted or left out."""
     notes: list[str] = []
     partial = partial_path(output)
     try:
         with av.open(os.fspath(info.path), metadata_errors="replace") as source, \
                 av.open(os.fspath(partial), "w", format=container_format, options=KEEP_TIMESTAMPS) as out:
-            plan = _map_streams(source, segments[0], out, info, notes)
+            plan = _map_streams(source, segments[0], out, info, notes, speed)
             out.metadata.update({k: v for k, v in source.metadata.items() if k not in _CONTAINER_KEYS_DROPPED})
             chapters = source.chapters()
             if chapters:
-                out.set_chapters(chapters)
+                out.set_chapters([{**c, "start": round(c["start"] / speed), "end": round(c["end"] / speed)}
+                                  for c in chapters])
             video_out = plan.pop(info.stream_index)
             for _, _, packet in heapq.merge(_segment_packets(segments, video_out),
-                                            _source_packets(source, plan), key=lambda item: item[:2]):
+                                            _source_packets(source, plan, speed), key=lambda item: item[:2]):
                 out.mux(packet)
-            for _, (out_stream, encoder) in plan.items():
-                if encoder is not None:
+            for _, (out_stream, convert) in plan.items():
+                if convert is not None:
                     out.mux(out_stream.encode(None))
         os.replace(partial, output)
     except av.error.FFmpegError as exc:
@@ -56,8 +64,9 @@ def assemble(segments: list[Path], info: VideoInfo, output: Path, container_form
     return notes
 
 
-def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[str]) -> dict:
-    """Output streams in the source's order: {source index: (output stream, re-encode?)}."""
+def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[str], speed: Fraction) -> dict:
+    """Output streams in the source's order: {source index: (output stream, None to copy packets, or the
+    change made to decoded frames before they are encoded again)}."""
     supported = out.supported_codecs
     plan = {}
     with av.open(os.fspath(first_segment)) as seg:
@@ -70,22 +79,36 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
                 continue
             name = stream.codec_context.name if stream.codec_context else None
             label = f"stream #{stream.index} ({stream.type} {name})"
-            if name in supported:
+            retime = speed != 1 and stream.type == "audio"
+            lossless = name is not None and (name.startswith("pcm_") or name == "flac")
+            codec = name if retime and lossless and name in supported else "aac" if "aac" in supported else None
+            if name in supported and not retime:
                 out_stream = out.add_stream_from_template(stream)
                 _copy_stream_metadata(stream, out_stream)
                 plan[stream.index] = (out_stream, None)
-            elif stream.type == "audio" and "aac" in supported:
+            elif stream.type == "audio" and codec is not None:
                 rate = stream.codec_context.sample_rate
                 # a layout with a known channel order (files may say only "2 channels"), which AAC needs
                 channels = stream.codec_context.layout.nb_channels
                 layout = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}.get(channels, stream.codec_context.layout)
-                out_stream = out.add_stream("aac", rate=rate, layout=layout)
-                out_stream.format = "fltp"  # the only sample format FFmpeg's AAC encoder takes
-                out_stream.bit_rate = 192_000
+                out_stream = out.add_stream(codec, rate=rate, layout=layout)
+                if codec == "aac":
+                    out_stream.format = "fltp"  # the only sample format FFmpeg's AAC encoder takes
+                    out_stream.bit_rate = 192_000
+                else:
+                    out_stream.format = stream.codec_context.format.name
                 _copy_stream_metadata(stream, out_stream)
-                plan[stream.index] = (out_stream, "aac")
-                notes.append(f"{label} cannot be stored in .{out.format.name.split(',')[0]}: re-encoded to AAC "
-                             "(use .mkv to keep it untouched)")
+                if retime:
+                    plan[stream.index] = (out_stream, Tempo(stream, speed))
+                    notes.append(f"{label} played at {float(speed):.4g}× speed to follow the picture, pitch kept "
+                                 f"(re-encoded as {codec})")
+                else:
+                    plan[stream.index] = (out_stream, _unchanged)
+                    notes.append(f"{label} cannot be stored in .{out.format.name.split(',')[0]}: re-encoded to "
+                                 "AAC (use .mkv to keep it untouched)")
+            elif retime:
+                notes.append(f"{label} was left out: it must be retimed to follow the picture and this container "
+                             "takes no audio codec bian can encode (use .mkv)")
             else:
                 notes.append(f"{label} cannot be stored in this container and was left out (use .mkv to keep it)")
     return plan
@@ -130,21 +153,35 @@ def _reorder_delay(segments: list[Path]) -> int:
     return delay
 
 
-def _source_packets(source, plan: dict):
+def _unchanged(frame) -> list:
+    return [] if frame is None else [frame]
+
+
+def _source_packets(source, plan: dict, speed: Fraction):
     if not plan:
         return
     order = 0
     for packet in source.demux([source.streams[i] for i in plan]):
-        out_stream, encoder = plan[packet.stream.index]
-        if encoder is None:
+        out_stream, convert = plan[packet.stream.index]
+        if convert is None:
             if not packet.size:
                 continue
+            if speed != 1:
+                for name in ("pts", "dts", "duration"):
+                    if getattr(packet, name):
+                        setattr(packet, name, round(getattr(packet, name) / speed))
             packet.stream = out_stream
             order += 1
             yield _packet_time(packet), order, packet
             continue
         for frame in packet.decode():
-            for out_packet in out_stream.encode(frame):
+            for made in convert(frame):
+                for out_packet in out_stream.encode(made):
+                    order += 1
+                    yield _packet_time(out_packet), order, out_packet
+    for out_stream, convert in plan.values():  # what a time-stretch still holds
+        for made in convert(None) if convert is not None else []:
+            for out_packet in out_stream.encode(made):
                 order += 1
                 yield _packet_time(out_packet), order, out_packet
 

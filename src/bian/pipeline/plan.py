@@ -91,6 +91,14 @@ class Plan:
         return sum(s.before for s in self.stages), sum(s.after for s in self.stages)
 
     @property
+    def speed(self) -> Fraction:
+        """How fast the output plays the source; the streams copied beside the video follow it."""
+        speed = Fraction(1)
+        for stage in self.stages:
+            speed *= stage.speed
+        return speed
+
+    @property
     def grey_output(self) -> bool:
         return self.source.grey and not any(s.makes_colour for s in self.stages)
 

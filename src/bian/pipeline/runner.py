@@ -123,7 +123,7 @@ def _run_video(plan: Plan, fresh: bool, quiet: bool, on_progress=None) -> dict:
         else:
             frames_out = 0
         progress.finish()
-        notes = assemble(manifest.files(), plan.info, plan.output, plan.encoder.container)
+        notes = assemble(manifest.files(), plan.info, plan.output, plan.encoder.container, plan.speed)
     except InputError:
         manifest.remove()  # the input is at fault: nothing worth resuming
         raise

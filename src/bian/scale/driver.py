@@ -216,7 +216,7 @@ class _Job:
             manifest.total_frames or reel.index.count)
         manifest.save()
         try:
-            notes = assemble(manifest.files(), plan.info, plan.output, plan.encoder.container)
+            notes = assemble(manifest.files(), plan.info, plan.output, plan.encoder.container, plan.speed)
         except BianError as exc:
             reel.error = self.results[number] = exc
             return

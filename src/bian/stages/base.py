@@ -48,6 +48,9 @@ class Stage:
     """True when the stage turns grey pictures into colour ones (grey images are then written in colour)."""
     changes_timing: bool = False
     """True when the stage adds, drops or retimes frames (it must then come last in a plan)."""
+    speed: Fraction = Fraction(1)
+    """How fast the stage plays the source (output duration = input duration / speed); audio, subtitles
+    and chapters are retimed to follow."""
 
     def describe(self) -> dict:
         """The stage's parameters, for the plan printout and the run summary."""

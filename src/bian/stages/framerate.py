@@ -22,7 +22,7 @@ from ..analysis import duplicates
 from ..analysis.cuts import is_cut
 from ..errors import OptionError
 from ..frame import Frame
-from ..interpolate.timing import Timing
+from ..interpolate.timing import Timing, nominal_rate
 from ..pipeline.options import Option, choice, int_range, rational, text
 from .base import Stage, Window
 
@@ -62,16 +62,17 @@ def build(opts: dict, source) -> list:
                           "--source-fps/--dedup for images")
     if fps is not None and multi is not None:
         raise OptionError("--fps and --multi cannot be combined", hint="give an output rate or a multiple")
+    rate = nominal_rate(source.rate)
     speed = Fraction(1)
     if slowmo is not None:
         speed /= slowmo
     if source_fps is not None:
-        if not source.rate:
+        if not rate:
             raise OptionError("--source-fps needs the input's frame rate, which this file does not state",
                               hint="convert it to a constant frame rate first")
-        speed *= source_fps / source.rate
+        speed *= source_fps / rate
     if fps is None and multi is None and speed != 1:
-        fps = source.rate  # retimed: keep the input's rate, fill it with interpolated frames
+        fps = rate  # retimed: keep the input's rate, fill it with interpolated frames
         if fps is None:
             raise OptionError("slow motion needs an output rate for this file", hint="add --fps RATE")
     timing = Timing(speed=speed, rate=fps, multi=multi or 1)
