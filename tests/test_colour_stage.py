@@ -8,7 +8,7 @@ from film_factory import frames_of, run, scene, shifted
 from PIL import Image
 
 from bian.colour import lab
-from bian.errors import InputError, OptionError
+from bian.errors import InputError, ModelError, OptionError
 from bian.pipeline.runner import apply_stage
 from bian.stages import colourise as stage_module
 from bian.stages.base import Window
@@ -114,6 +114,11 @@ def test_automatic_without_weights_takes_the_offline_fallback_and_says_so(tmp_pa
     out = run(stage, picture[None])[0]
     assert np.abs(lab.rgb_to_lab(out)[..., 1:]).mean() > 2  # it did add colour
     assert np.abs(lab.luminance(out) - lab.luminance(picture)).mean() < 0.5
+    # a model named outright is not silently replaced: the one-line message says what to get
+    with pytest.raises(ModelError, match="ddcolor_paper_tiny.pth") as err:
+        stage_module.build({"colorize": True, "colour_model": "ddcolor-paper-tiny"},
+                           type("S", (), {"kind": "image"})())
+    assert "\n" not in err.value.line() and "BIAN_ALLOW_DOWNLOAD" in err.value.line()
 
 
 def test_output_for_a_frame_depends_only_on_its_window(tmp_path):

@@ -168,7 +168,7 @@ class Colourise(Stage):
             try:
                 self.model_path = auto.find_weights(model)
             except ModelError as missing:
-                if model not in ("auto", *auto.MODELS):
+                if model != "auto":  # a model named outright is wanted, not a stand-in
                     raise
                 self.note = f"{missing.line()}; used the offline example-based fallback instead"
                 self.fallback = True
