@@ -2,8 +2,8 @@
 
     python benchmarks/bench_upscale.py speed   [--threads 2] [--rounds 3] [--x4plus-size 64]
     python benchmarks/bench_upscale.py quality [--frames 12] [--crop 192]
-    python benchmarks/bench_upscale.py crops   (before/after strips: docs/img/upscale_astronaut_x4.png from a
-                                                public-domain picture; shared crops into bench-out/upscale/)
+    python benchmarks/bench_upscale.py crops   (before/after strips into docs/img/ and bench-out/upscale/)
+    python benchmarks/bench_upscale.py memory  [--seconds 3] [--longer 10]
 
 speed: the same ncnn files, the same input and thread count, run by the ``ncnn`` engine (its default
 CPU options, which use its fastest paths) and by bian in fp32 and bf16; rounds alternate between the
@@ -14,6 +14,9 @@ quality: clean crops of real photos (../shared/data/photos) and film frames
 area), given Gaussian noise (σ 0.01) and enlarged back. PSNR/SSIM against the clean crop; on the film
 frames also a temporal flicker figure: the mean absolute error of frame-to-frame differences,
 |Δresult − Δclean| in 8-bit levels (noise or texture that changes from frame to frame raises it).
+
+memory: ``bian restore clip.mp4 --upscale 2`` (CLI, own process) on a generated clip with an AAC track and
+on one ``--longer`` times as long; peak RSS of each process, frames and audio checked in the output.
 Prints markdown tables for docs/BENCHMARKS.md.
 """
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -175,44 +180,99 @@ def bench_quality(frames: int, crop: int) -> None:
 
 
 def write_crops(crop: int = 128) -> None:
-    """Before/after strips at ×4 (input, Lanczos, bian default, clean): a public-domain portrait into
-    docs/img/ (committed), one shared photo and one film frame into bench-out/upscale/ (not committed)."""
+    """Before/after strips at ×4 (input, Lanczos, bian default, clean) as small JPEGs in docs/img/: a
+    public-domain portrait and an MIT-licenced old photo; a film frame (no licence) into bench-out/upscale/."""
     from skimage import data
 
     OUT.mkdir(parents=True, exist_ok=True)
+    docs = Path(__file__).resolve().parents[1] / "docs/img"
     model = loader.load("realesrgan-x4plus").to(torch.device("cpu"), torch.bfloat16)
     rng = np.random.default_rng(4)
     astronaut = data.astronaut().astype(np.float32)[40:40 + 2 * crop, 150:150 + 2 * crop] / 255  # NASA, public domain
     sources = {
-        Path(__file__).resolve().parents[1] / "docs/img/upscale_astronaut_x4.png":
+        docs / "upscale_astronaut_x4.jpg":
             cv2.resize(np.repeat(astronaut.mean(axis=2, keepdims=True), 3, axis=2), (crop, crop),
                        interpolation=cv2.INTER_AREA),
-        OUT / "photo_x4.png": _photo_crops(crop)[2],
-        OUT / "film_x4.png": load_frames(SHARED / "data/film/frames_002", 0, 1, crop=(200, 260, crop, crop))[0],
+        docs / "upscale_old_photo_x4.jpg": _photo_crops(crop)[2],  # photos/old/c.png, MIT
+        OUT / "film_x4.jpg": load_frames(SHARED / "data/film/frames_002", 0, 1, crop=(200, 260, crop, crop))[0],
     }
     for path, clean in sources.items():
         lr = degrade(clean, 4, rng)
         panels = [cv2.resize(lr, (crop, crop), interpolation=cv2.INTER_NEAREST), lanczos(lr, crop, crop),
                   super_resolve(lr, crop, crop, model), clean]
         strip = np.concatenate(panels, axis=1)
-        cv2.imwrite(str(path), cv2.cvtColor((strip * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(path), cv2.cvtColor((strip * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR),
+                    [cv2.IMWRITE_JPEG_QUALITY, 88])
         print(path)
+
+
+# ---------------------------------------------------------------- memory
+
+def _clip(path: Path, seconds: float, size: str = "160x120", rate: int = 10) -> Path:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}",
+                    "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:v", "libx264", "-c:a", "aac",
+                    "-shortest", str(path)], check=True)
+    return path
+
+
+def _streams(path: Path) -> tuple[int, float, int, int]:
+    """(video frames, audio seconds, width, height) of a file."""
+    import av
+    with av.open(str(path)) as c:
+        video, audio = c.streams.video[0], c.streams.audio[0]
+        frames = sum(1 for _ in c.decode(video))
+        size = video.codec_context.width, video.codec_context.height
+    with av.open(str(path)) as c:
+        audio = c.streams.audio[0]
+        seconds = sum(float(p.duration * audio.time_base) for p in c.demux(audio) if p.duration)
+    return frames, seconds, *size
+
+
+def bench_memory(seconds: float, longer: float, threads: int, model: str) -> None:
+    if shutil.which("ffmpeg") is None:
+        sys.exit("the ffmpeg CLI is needed to make the clips")
+    work = OUT / "memory"
+    work.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    print(f"\n### Memory: `bian restore clip.mp4 --upscale 2 --upscale-model {model}`, 160×120 → 320×240, "
+          f"10 fps, AAC audio, {threads} threads\n")
+    print("| clip | frames in → out | audio s in → out | output size | wall s | CPU s | peak RSS MiB |")
+    print("|---|---|---|---|---:|---:|---:|")
+    for length in (seconds, seconds * longer):
+        clip = _clip(work / f"clip_{length:g}s.mp4", length)
+        out = work / f"out_{length:g}s.mp4"
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "bian.cli", "restore", str(clip), "-o", str(out), "--upscale", "2",
+                                 "--upscale-model", model, "--fresh", "--quiet"], env=env,
+                                stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        if status:
+            sys.exit(f"bian failed on {clip} (status {status})")
+        (fi, ai, *_), (fo, ao, w, h) = _streams(clip), _streams(out)
+        print(f"| {length:g} s | {fi} → {fo} | {ai:.2f} → {ao:.2f} | {w}×{h} | {wall:.1f} | "
+              f"{usage.ru_utime + usage.ru_stime:.1f} | {usage.ru_maxrss / 1024:.0f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("speed", "quality", "crops"))
+    parser.add_argument("what", choices=("speed", "quality", "crops", "memory"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--x4plus-size", type=int, default=64, help="input side for realesrgan-x4plus")
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--crop", type=int, default=192)
+    parser.add_argument("--seconds", type=float, default=3, help="memory: length of the short clip")
+    parser.add_argument("--longer", type=float, default=10, help="memory: the long clip is this many times longer")
+    parser.add_argument("--model", default="realesr-animevideov3-x4", help="memory: the model")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.what == "speed":
         bench_speed(args.threads, args.rounds, args.x4plus_size)
     elif args.what == "quality":
         bench_quality(args.frames, args.crop)
+    elif args.what == "memory":
+        bench_memory(args.seconds, args.longer, args.threads, args.model)
     else:
         write_crops()
 

@@ -193,6 +193,13 @@ def test_device_and_precision_rules(monkeypatch):
     devices.bf16_faster_on_cpu.cache_clear()
     monkeypatch.setenv("BIAN_CPU_BF16", "0")
     assert devices.choose_dtype(cpu) == torch.float32
+    monkeypatch.delenv("BIAN_CPU_BF16")
+    for amx, avx512_bf16, expected in ((True, False, torch.bfloat16), (False, True, torch.bfloat16),
+                                       (False, False, torch.float32)):
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+        devices.bf16_faster_on_cpu.cache_clear()
+        assert devices.choose_dtype(cpu) == expected  # read off the CPU flags, the same in every run
     devices.bf16_faster_on_cpu.cache_clear()
     assert devices.memory_budget(cpu) > 0
 
