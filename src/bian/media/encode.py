@@ -111,7 +111,7 @@ class SegmentWriter:
         self.frames = 0
         try:
             self.container = av.open(os.fspath(self.partial), "w", format=settings.container,
-                                     options=KEEP_TIMESTAMPS)
+                                     options={**KEEP_TIMESTAMPS, **_mov_timescales(settings)})
         except (OSError, av.error.FFmpegError) as exc:
             raise OutputError(f"cannot write ({exc})", self.partial, "check the folder is writable") from None
         self.stream = _add_video_stream(self.container, settings)
@@ -144,6 +144,18 @@ class SegmentWriter:
         except Exception:  # noqa: BLE001  (already failing; the partial file is removed below)
             pass
         self.partial.unlink(missing_ok=True)
+
+
+def _mov_timescales(settings: EncoderSettings) -> dict:
+    """MP4/MOV: a segment that starts after zero opens with an empty edit, timed in the movie's timescale
+    (1 ms by default), which moved a start such as 2/3 s by a fraction of a millisecond when the file was
+    read back; one timescale for track and movie keeps every start exact."""
+    if settings.container not in ("mp4", "mov"):
+        return {}
+    scale = settings.time_base.denominator
+    while scale < 10000:  # as FFmpeg's muxer chooses the track timescale
+        scale *= 2
+    return {"video_track_timescale": str(scale), "movie_timescale": str(scale)}
 
 
 def fixed_threads(settings: EncoderSettings) -> EncoderSettings:

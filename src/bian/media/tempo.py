@@ -79,8 +79,8 @@ def lead_seconds(rate: int, steps: tuple[float, ...]) -> float:
 
 class Tempo:
     """Decoded frames of an audio ``stream`` in, the same sound ``speed`` times as fast out, timed from
-    the first input frame's time divided by ``speed`` and lasting exactly the input's length divided
-    by ``speed`` (to the sample). Call with a frame, then once with None to flush; each call returns
+    the first input frame's time divided by ``speed`` and lasting exactly the input's length (as the
+    stream states it, else as decoded) divided by ``speed``, to the sample. Call with a frame, then once with None to flush; each call returns
     the frames ready."""
 
     def __init__(self, stream, speed: Fraction):
@@ -91,6 +91,8 @@ class Tempo:
         self.lead = round(lead_seconds(self.rate, tuple(steps)) * self.rate)
         self.start: int | None = None
         self.samples_in = self.samples_out = 0
+        # a lossy codec's last frame is padded with silence past the stream's stated end
+        self.stated = round(stream.duration * stream.time_base * self.rate) if stream.duration else None
         self.held: list = []
         """Frames made but not given out yet."""
 
@@ -106,7 +108,8 @@ class Tempo:
             self.held.append(_resized(made[0], self.lead, silent=True))
         self.held += made
         if frame is None:
-            out, self.held = _fitted(self.held, round(self.samples_in / self.speed) - self.samples_out), []
+            length = min(self.samples_in, self.stated or self.samples_in)
+            out, self.held = _fitted(self.held, round(length / self.speed) - self.samples_out), []
         else:  # the end may have to be cut: keep the last HOLD samples back until the flush
             out = []
             while self.held and sum(f.samples for f in self.held) - self.held[0].samples >= HOLD:
