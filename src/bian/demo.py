@@ -17,12 +17,11 @@ import cv2
 import numpy as np
 
 from .errors import BianError
-from .pipeline.plan import all_options
 
 FPS = 24
 SIZE = (512, 384)
 FILM_CHAIN = {"dust": True, "denoise": 1.0, "deflicker": True, "stabilise": True}
-"""The restoration the demo runs: every film-repair stage this build has."""
+"""The restoration the demo runs: the film-repair chain."""
 
 
 def source_photo() -> np.ndarray:
@@ -118,9 +117,7 @@ def run_demo(folder: Path, seconds: float = 4.0, quiet: bool = False) -> dict:
 
     folder.mkdir(parents=True, exist_ok=True)
     old = write_old_film(folder / "old_film.mp4", seconds)
-    known = {o.name for o in all_options()}
-    chain = {k: v for k, v in FILM_CHAIN.items() if k in known}
-    summary = restore(old, folder / "restored.mp4", quiet=quiet, fresh=True, **chain)
+    summary = restore(old, folder / "restored.mp4", quiet=quiet, fresh=True, **FILM_CHAIN)
     still = before_after(middle_frame(old), middle_frame(folder / "restored.mp4"), folder / "before_after.png")
     summary["before_after"] = str(still)
     summary["aged_input"] = str(old)
