@@ -66,8 +66,29 @@ class Server:
         raise RuntimeError("bian serve did not start in 300 s")
 
     def kill(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+
+    def stop_mid_job(self, jobs_before: int, segments: int) -> dict:
+        """Let the server run in short slices (SIGCONT, 10 ms, SIGSTOP) until the newest job's resume
+        manifest lists ``segments`` finished segments; return that job with the server left stopped. The
+        kill that follows lands mid-job however loaded the machine is."""
+        deadline = time.monotonic() + JOB_TIMEOUT / 1000
+        while time.monotonic() < deadline:
+            os.killpg(self.proc.pid, signal.SIGSTOP)
+            jobs = self.jobs()
+            if len(jobs) > jobs_before:
+                job = jobs[-1]
+                try:
+                    if len(json.loads(manifest_path(self, job).read_text())["segments"]) >= segments:
+                        return job
+                except (OSError, ValueError, KeyError):
+                    pass  # not written yet
+            os.killpg(self.proc.pid, signal.SIGCONT)
+            time.sleep(0.01)
+        os.killpg(self.proc.pid, signal.SIGCONT)
+        raise AssertionError(f"no job reached {segments} segments; jobs: {self.jobs()[jobs_before:]}")
 
     @property
     def url(self) -> str:
@@ -142,6 +163,19 @@ def clip(shared, tmp_path_factory) -> Path:
 def reel(shared, tmp_path_factory) -> Path:
     """4 s, 116 frames: long enough to be caught mid-job."""
     return film_clip(shared, tmp_path_factory.mktemp("reels"), 4)
+
+
+def manifest_path(server: Server, job: dict) -> Path:
+    """Where the pipeline records a video job's finished segments (its resume manifest)."""
+    return server.data / "jobs" / job["id"] / "output" / f".{job['output']}.bian-work" / "manifest.json"
+
+
+def wait_for_new_job(server: Server, jobs_before: int) -> dict:
+    deadline = time.monotonic() + JOB_TIMEOUT / 1000
+    while len(jobs := server.jobs()) <= jobs_before:
+        assert time.monotonic() < deadline, "the click made no job"
+        time.sleep(0.05)
+    return jobs[-1]
 
 
 def wait_for(page, selector: str, name: str, timeout: float | None = None):
@@ -253,9 +287,9 @@ def test_bad_upload_shows_clear_message(page, server, tmp_path):
     assert "holiday.jpg" in message and "image" in message.lower()
     assert "/" not in message  # names the user's file, not where the server keeps it
     page.click("#photo-run")  # restoring it anyway is refused with the same message and makes no job
-    page.wait_for_timeout(1500)
+    refused = wait_for(page, "#photo-status .bian-error:has-text('not started')", "bad-upload-run")
+    assert "holiday.jpg" in refused.inner_text() and "/" not in refused.inner_text()
     assert page.locator("#photo-status .bian-error").count() == 1
-    assert "holiday.jpg" in page.inner_text("#photo-status")
     assert len(server.jobs()) == before
     shot(page, "bad-upload")
 
@@ -324,7 +358,9 @@ def test_colour_hints_painted_in_the_page(page, server, grey_photo, tmp_path):
         pytest.skip("this build has no colourisation stage (--hints)")
     upload(page, "photo", grey_photo)
     page.wait_for_selector("#photo-status:has-text('Preview or restore')")
-    page.wait_for_timeout(1500)  # the painter draws the picture
+    # the painter shows its tools and zoom once the picture is its background
+    page.wait_for_selector("#photo-opt-hints .zoom-number")
+    page.wait_for_selector("#photo-opt-hints .pixi-target canvas")
     box = page.locator("#photo-opt-hints canvas").first.bounding_box()
     x, y = box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.45
     page.mouse.move(x, y)
@@ -372,17 +408,17 @@ def test_two_jobs_queue(browser, server, clip):
         tab(p, "film")
         upload(p, "film", clip)
         p.wait_for_selector("#film-status:has-text('Preview or restore')")
-    set_option(first, "film", "faces", "faces", True)  # seconds per frame: still running when the next comes
+    fill(first, "film", restore_options())  # dust repair: seconds of work, so the second job has to wait
     fill(second, "film", {"scale": 0.5})
+    before = len(server.jobs())
     first.click("#film-run")
-    first.wait_for_selector("#film-status [data-state=running]", timeout=JOB_TIMEOUT)
-    second.click("#film-run")
+    wait_for_new_job(server, before)
+    second.click("#film-run")  # submitted together: the first is queued or running now
     queued = wait_for(second, "#film-status [data-state=queued]", "queued")
-    assert queued.get_attribute("data-position") == "1"
-    assert "position 1" in queued.inner_text() and "1 job ahead" in queued.inner_text()
+    assert "queued, position" in queued.inner_text() and "(1 job ahead)" in queued.inner_text()
     shot(second, "queued")
     for p in (first, second):
-        p.wait_for_selector("#film-download-link", timeout=JOB_TIMEOUT)
+        wait_for(p, "#film-download-link", "queue-done", JOB_TIMEOUT)
     a, b = server.jobs()[-2:]
     assert a["state"] == b["state"] == "done"
     assert b["started"] >= a["finished"]  # one heavy job at a time, in submission order
@@ -432,38 +468,28 @@ def test_animate_without_a_face_says_so(page, server, tmp_path):
 def test_restart_mid_job_resumes_identically(browser, server, reel, tmp_path):
     from bian import api
 
-    film = reel
-    options = {"scale": 0.5, "segment_seconds": 0.5}
+    options = {"scale": 0.5, "segment_seconds": 0.25}  # 16 segments of 7 or 8 frames
     page = open_page(browser, server)
     tab(page, "film")
-    upload(page, "film", film)
+    upload(page, "film", reel)
     page.wait_for_selector("#film-status:has-text('Preview or restore')")
     fill(page, "film", options)
+    before = len(server.jobs())
     page.click("#film-run")
-    page.wait_for_selector("#film-status [data-state]")
-    job = server.jobs()[-1]
-    folder = server.data / "jobs" / job["id"]
-    manifest = folder / "output" / f".{job['output']}.bian-work" / "manifest.json"
-    deadline = time.monotonic() + JOB_TIMEOUT / 1000
-    while time.monotonic() < deadline:  # kill as soon as two of its 8 segments are on disk
-        try:
-            if len(json.loads(manifest.read_text())["segments"]) >= 2:
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.05)
-    server.kill()
+    job = server.stop_mid_job(before, segments=2)
+    server.kill()  # like a crash: no clean-up
     page.context.close()
+    folder = server.data / "jobs" / job["id"]
     killed = json.loads((folder / "job.json").read_text())
     assert killed["state"] == "running" and not (folder / "output" / job["output"]).exists()
-    done_before = len(json.loads(manifest.read_text())["segments"])
-    assert 2 <= done_before < 8
+    done_before = len(json.loads(manifest_path(server, job).read_text())["segments"])
+    assert 2 <= done_before < 16
 
     server.max_upload = 1  # MB: the next test checks the limit
     server.start()
     page = open_page(browser, server)
     tab(page, "jobs")
-    page.wait_for_selector(f"#download-{job['id']}", timeout=JOB_TIMEOUT)
+    wait_for(page, f"#download-{job['id']}", "resumed", JOB_TIMEOUT)
     shot(page, "jobs")
     result = download(page, f"#download-{job['id']}", tmp_path / "resumed.mp4")
     page.context.close()
@@ -472,7 +498,8 @@ def test_restart_mid_job_resumes_identically(browser, server, reel, tmp_path):
     assert finished["summary"]["segments_resumed"] == done_before
 
     uninterrupted = tmp_path / "uninterrupted.mp4"
-    api.restore(film, uninterrupted, **options)
+    api.restore(reel, uninterrupted, **options)
+    assert len(frame_hashes(result)) == 116
     assert frame_hashes(result) == frame_hashes(uninterrupted)
     assert result.read_bytes() == uninterrupted.read_bytes()
 

@@ -156,3 +156,25 @@ def test_get_refuses_names_that_are_not_job_ids(tmp_path, upload):
     assert queue.get(job.id) is job
     for bad in ("..", "../jobs", job.id + "/..", "", None):
         assert queue.get(bad) is None
+
+
+def test_page_options_never_name_server_files():
+    from bian.errors import OptionError
+    from bian.web.controls import controls, options_from
+
+    ctrls = controls("video")
+    for control in ctrls:  # every option that names only a file is an upload or the painter, not a text box
+        if control.option.metavar in ("FILE", "PATH", "PNG", "IMG"):
+            assert control.kind in ("file", "files", "hints"), control.option.name
+    named = [k for k, c in enumerate(ctrls) if c.option.metavar == "NAME|PATH"]
+    if not named:
+        pytest.skip("no NAME|PATH option in this build")
+    assert all(ctrls[k].kind == "text" for k in named)
+    for k in named:  # a model named by its catalogue name: a path, even a bare file name, is refused
+        values = [None] * len(ctrls)
+        for bad in ("../../etc/passwd", "/etc/passwd", "C:\\x.pth", "weights.pth", "~"):
+            values[k] = bad
+            with pytest.raises(OptionError, match="model name"):
+                options_from(ctrls, values)
+        values[k] = "realesr-animevideov3-x4"
+        assert options_from(ctrls, values) == {ctrls[k].option.name: "realesr-animevideov3-x4"}

@@ -73,8 +73,8 @@ def _component(gr, control: Control, prefix: str):
     if control.kind in ("number", "integer"):
         return gr.Number(value=option.default, label=label, info=info, precision=0 if control.kind == "integer"
                          else None, elem_id=elem)
-    if control.kind == "files":
-        return gr.File(label=label + " (images)", file_count="multiple", file_types=sorted(FORMATS),
+    if control.kind in ("file", "files"):
+        return gr.File(label=label, file_count="multiple" if control.kind == "files" else "single",
                        type="filepath", elem_id=elem)
     if control.kind == "hints":
         return gr.ImageEditor(label=f"colour {label}: paint colours on the picture"
@@ -138,7 +138,7 @@ def _restore_tab(gr, queue: JobQueue, prefix: str, kind: str) -> None:
             return [gr.update() for _ in ctrls]
         values = presets()[name]
         return [gr.update(value=values.get(c.option.name, False if c.kind == "checkbox" else c.option.default))
-                if c.kind not in ("files", "hints") else gr.update() for c in ctrls]
+                if c.kind not in ("file", "files", "hints") else gr.update() for c in ctrls]
 
     def on_preview(path, index, *values):
         if not path:
@@ -164,7 +164,7 @@ def _restore_tab(gr, queue: JobQueue, prefix: str, kind: str) -> None:
                 job = queue.submit("restore", Path(path), Path(path).name, options_from(ctrls, values),
                                    _attachments(ctrls, values, Path(scratch)), validate=validate_job("restore"))
         except BianError as exc:
-            return current, "", views.error_html(exc.line())
+            return current, "", views.error_html(f"not started: {exc.line()}")
         return job.id, "", views.status_html(queue, job)
 
     def on_tick(current, seen, index):
@@ -248,7 +248,7 @@ def _animate_tab(gr, queue: JobQueue) -> None:
             job = queue.submit("animate", Path(path), Path(path).name, options,
                                {"driving": [Path(drive)] if drive else []}, validate=validate_job("animate"))
         except BianError as exc:
-            return current, "", views.error_html(exc.line())
+            return current, "", views.error_html(f"not started: {exc.line()}")
         return job.id, "", views.status_html(queue, job)
 
     def on_tick(current, seen):
@@ -285,8 +285,8 @@ def _attachments(ctrls: list[Control], values: list, scratch: Path) -> dict[str,
     ``scratch`` as a transparent PNG (painted pixels opaque), the hint-image form the colour stage reads."""
     files = {}
     for control, value in zip(ctrls, values):
-        if control.kind == "files" and value:
-            files[control.option.name] = [Path(v) for v in value]
+        if control.kind in ("file", "files") and value:
+            files[control.option.name] = [Path(v) for v in ([value] if isinstance(value, str) else value)]
         elif control.kind == "hints" and value:
             strokes = _strokes(value)
             if strokes is not None:

@@ -3,7 +3,9 @@ so a new stage appears in the page without an edit here.
 
 Kinds: a switch (``is_flag``) → checkbox; a fixed set → dropdown; an option unset by default → text box
 (empty = unset); a strength in [0, 1] → slider; another number → number box (whole numbers for counts);
-files (colour hints, references) → the stroke painter or uploads; anything else → text box.
+files (colour hints, references, masks, model files) → the stroke painter or uploads; a NAME|PATH option
+takes catalogue names only (even a bare name could be a file in the server's folder); anything else → text
+box.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ class Control:
     option: Option
     group: str
     kind: str
-    """checkbox | dropdown | slider | number | integer | text | files | hints"""
+    """checkbox | dropdown | slider | number | integer | text | file | files | hints"""
 
 
 def _accepts(option: Option, value) -> bool:
@@ -43,11 +45,15 @@ def _accepts(option: Option, value) -> bool:
         return False
 
 
+FILE_METAVARS = {"FILE", "PATH", "PNG", "IMG"}
+"""Options that name a file: the page takes an upload for them, never a path on the server."""
+
+
 def kind_of(option: Option) -> str:
     if "hint" in option.name:
         return "hints"
-    if "reference" in option.name:
-        return "files"
+    if "reference" in option.name or option.metavar in FILE_METAVARS:
+        return "files" if option.many else "file"
     if option.is_flag:
         return "checkbox"
     if option.choices:
@@ -81,15 +87,24 @@ def presets() -> dict[str, dict]:
     return {name: values for name, values in reduced.items() if values}
 
 
+def _model_names() -> set[str]:
+    from ..models import catalogue
+    return {"auto", *catalogue.ENTRIES}
+
+
 def options_from(controls_: list[Control], values: list) -> dict:
     """The API options for the values the page sent, in ``controls_`` order: unset, unticked and
     default values are left out so the plan fills them."""
     options = {}
     for control, value in zip(controls_, values):
-        if control.kind in ("files", "hints"):
+        if control.kind in ("file", "files", "hints"):
             continue  # attached as files to the job
         if value is None or value == "" or value is False or value == control.option.default:
             continue
+        if "PATH" in (control.option.metavar or "") and value not in _model_names():
+            raise OptionError(f"{control.option.flag} takes a model name here", str(value),
+                              f"files on the server cannot be named from the web page; one of: "
+                              f"{', '.join(sorted(_model_names()))}")
         if control.option.many and isinstance(value, str):
             value = value.split()
         options[control.option.name] = value
