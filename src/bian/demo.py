@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from .errors import BianError
+from .media.atomic import written
 
 FPS = 24
 SIZE = (512, 384)
@@ -69,8 +70,7 @@ def age_film(photo: np.ndarray, frames: int, seed: int = 7):
 def write_old_film(path: Path, seconds: float) -> Path:
     """The aged film as H.264 with a projector hum (AAC), written with PyAV."""
     frames = max(2, int(round(seconds * FPS)))
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    with av.open(os.fspath(partial), "w") as out:
+    with written(path) as partial, av.open(os.fspath(partial), "w") as out:
         video = out.add_stream("libx264", rate=FPS, options={"crf": "16", "preset": "fast"})
         video.width, video.height, video.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
         audio = out.add_stream("aac", rate=48000, layout="mono")
@@ -89,7 +89,6 @@ def write_old_film(path: Path, seconds: float) -> Path:
             frame.sample_rate, frame.pts, frame.time_base = 48000, start, Fraction(1, 48000)
             out.mux(audio.encode(frame))
         out.mux(audio.encode(None))
-    os.replace(partial, path)
     return path
 
 
@@ -106,9 +105,8 @@ def before_after(before: np.ndarray, after: np.ndarray, path: Path) -> Path:
     for text, x in (("before", 10), ("after (bian)", before.shape[1] + 18)):
         cv2.putText(board, text, (x, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 4, cv2.LINE_AA)
         cv2.putText(board, text, (x, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    cv2.imwrite(os.fspath(partial), cv2.cvtColor(board, cv2.COLOR_RGB2BGR))
-    os.replace(partial, path)
+    with written(path) as partial:
+        cv2.imwrite(os.fspath(partial), cv2.cvtColor(board, cv2.COLOR_RGB2BGR))
     return path
 
 

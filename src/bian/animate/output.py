@@ -18,7 +18,8 @@ from PIL import Image
 from ..errors import OutputError
 from ..frame import Frame, quantise
 from ..media.encode import SegmentWriter, choose_settings
-from ..media.mux import KEEP_TIMESTAMPS, partial_path
+from ..media.atomic import partial_path
+from ..media.mux import KEEP_TIMESTAMPS
 
 GIF_SUFFIX = ".gif"
 _BT709 = (1, 1, 1, 1)

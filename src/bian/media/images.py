@@ -6,7 +6,6 @@ truncate to 8 bits for colour images.
 """
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
@@ -18,6 +17,7 @@ from PIL import Image, ImageOps
 
 from ..errors import InputError, OutputError
 from ..frame import Frame, quantise
+from .atomic import written
 
 Image.MAX_IMAGE_PIXELS = None  # bian enforces its own limit before any pixel is decoded
 
@@ -165,19 +165,14 @@ def write_image(frame: Frame, info: ImageInfo, path: Path, grey: bool) -> list[s
         pixels = pixels[..., :1]
     if alpha is not None:
         pixels = np.concatenate([pixels, quantise(alpha, pixels.dtype)[..., None]], axis=2)
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
-        if bits == 16:
-            _write_16bit(pixels, partial)
-        else:
-            _write_8bit(pixels, info, fmt, partial)
-        os.replace(partial, path)
+        with written(path) as partial:
+            if bits == 16:
+                _write_16bit(pixels, partial)
+            else:
+                _write_8bit(pixels, info, fmt, partial)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise OutputError(f"cannot write image ({_reason(exc)})", path, "check the folder exists and is writable") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
     return notes
 
 

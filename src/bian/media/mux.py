@@ -18,6 +18,7 @@ import av
 
 from ..errors import OutputError
 from .tempo import Tempo
+from .atomic import written
 from .video import VideoInfo
 
 KEEP_TIMESTAMPS = {"avoid_negative_ts": "disabled"}
@@ -26,20 +27,14 @@ first picture off zero)."""
 _CONTAINER_KEYS_DROPPED = {"major_brand", "minor_version", "compatible_brands", "encoder", "creation_time"}
 
 
-def partial_path(path: Path) -> Path:
-    """The temporary name a file is written under before it is renamed into place."""
-    return path.with_name(f".{path.stem}.partial{path.suffix}")
-
-
 def assemble(segments: list[Path], info: VideoInfo, output: Path, container_format: str,
              speed: Fraction = Fraction(1)) -> list[str]:
     """Write ``output`` from the video of ``segments`` (in order) and the other streams of the source,
     played ``speed`` times as fast as in the source (the video's own times already are).
     Returns notes about streams that were converted or left out."""
     notes: list[str] = []
-    partial = partial_path(output)
     try:
-        with av.open(os.fspath(info.path), metadata_errors="replace") as source, \
+        with written(output) as partial, av.open(os.fspath(info.path), metadata_errors="replace") as source, \
                 av.open(os.fspath(partial), "w", format=container_format, options=KEEP_TIMESTAMPS) as out:
             plan = _map_streams(source, segments[0], out, info, notes, speed)
             out.metadata.update({k: v for k, v in source.metadata.items() if k not in _CONTAINER_KEYS_DROPPED})
@@ -54,13 +49,8 @@ def assemble(segments: list[Path], info: VideoInfo, output: Path, container_form
             for _, (out_stream, convert) in plan.items():
                 if convert is not None:
                     out.mux(out_stream.encode(None))
-        os.replace(partial, output)
     except av.error.FFmpegError as exc:
-        partial.unlink(missing_ok=True)
         raise OutputError(f"cannot write the final video ({exc})", output, "try an .mkv output") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
     return notes
 
 
