@@ -175,7 +175,7 @@ class FrameRate(Stage):
 
     def _analyse(self, frames, at_start, at_end) -> tuple[list[bool], list[bool]]:
         """Scene cuts and holds of every consecutive pair of the window."""
-        thumbs = [self._remembered(("thumb", _key(f)), duplicates.thumbnail, f.rgb()) for f in frames]
+        thumbs = [self._remembered(("thumb", _key(f)), lambda f=f: duplicates.thumbnail(f.rgb())) for f in frames]
         pairs = list(zip(frames, frames[1:]))
         cuts = [self._remembered(("cut", _key(f), _key(g)), is_cut, thumbs[j], thumbs[j + 1])
                 for j, (f, g) in enumerate(pairs)]
