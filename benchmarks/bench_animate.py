@@ -2,13 +2,16 @@
 dlib (its HOG detector, 68-point predictor and face descriptor), which the engine does not use to check
 itself: it only uses the 68 landmarks of the source photo to build its rig.
 
-    python benchmarks/bench_animate.py [blink smile identity smooth driving speed sheet]   (default: all)
+    python benchmarks/bench_animate.py [blink smile identity jitter driving speed sheet] [--photos a.png,h.png]
+    (default: all parts, every portrait)
 
 Tables are printed as Markdown (docs/BENCHMARKS.md, section "Portrait animation"). Outputs are the
 real files bian writes (H.264 .mp4, crf 18 unless stated), decoded again for measuring.
 """
 from __future__ import annotations
 
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -87,13 +90,14 @@ def decode(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
-def track(dl: Dlib, frames: list[np.ndarray], start: np.ndarray) -> np.ndarray:
-    """dlib landmarks in every frame (n, 68, 2), searching near the previous frame's face; NaN if missed."""
+def track(dl: Dlib, frames: list[np.ndarray], start: np.ndarray, follow: bool = True) -> np.ndarray:
+    """dlib landmarks in every frame (n, 68, 2), searching near the previous frame's face (``follow``) or
+    always near the source face (a head that does not move: equal frames then measure equal); NaN if missed."""
     out, near = [], box_of(start)
     for f in frames:
         lm = dl.landmarks(f, near)
         out.append(np.full((68, 2), np.nan) if lm is None else lm)
-        if lm is not None:
+        if lm is not None and follow:
             near = box_of(lm)
     return np.array(out)
 
@@ -147,39 +151,48 @@ def animate(photo: Path, name: str, **options) -> tuple[Path, dict]:
 
 # ----------------------------------------------------------------------------------------------- tables
 def bench_blink(dl: Dlib) -> None:
-    print("\n### Blink (motion=blink, 4 s, one blink; EAR = eye aspect ratio from dlib, mean of both eyes)\n")
+    print("\n### Blink (motion=blink, 3 s, one blink; EAR = eye aspect ratio from dlib, mean of both eyes)\n")
     print("Start and end: median EAR over the frames before the blink begins and after it ends (single frames "
           "carry dlib's own jitter of a few %). Measured on the H.264 file at the default crf 18 and at crf 0 "
           "(lossless luma, what the engine drew). Dark lines: dark horizontal lines across the eye from brow to "
-          "cheek, in the source and at most in any frame of the blink (a doubled lid edge would add one).\n")
-    print("| photo | EAR start | EAR at peak | drop | return error | drop (crf 0) | return error (crf 0) | "
-          "dark lines (source → max) |")
-    print("|---|---|---|---|---|---|---|---|")
+          "cheek, in the source and at most in any frame of the blink (a doubled lid edge would add one). "
+          "dlib jitter: (max − min) / median of the EAR over the frames before the blink, which the engine "
+          "leaves exactly as the photo (the codec alone changes them). Eye pixels after: mean |difference| "
+          "(8-bit levels) between the frames after the blink and the first frame, in the box around both eyes, "
+          "crf 18.\n")
+    print("| photo | eye distance | EAR start | EAR at peak | drop | return error | drop (crf 0) | "
+          "return error (crf 0) | dlib jitter before (crf 18 / 0) | eye pixels after | dark lines (source → max) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for photo in PORTRAITS:
         src = to_float(read_image(photo)[0].image)
         faces = detect_faces(src, landmarks="68")
         lm0 = dl.landmarks(src, faces[0].box)
         if lm0 is None:
-            print(f"| {photo.name} | dlib finds no face in the source | | | | | | |")
+            print(f"| {photo.name} | dlib finds no face in the source | | | | | | | | | |")
             continue
         row = []
         for crf in (None, 0):
-            out, summary = animate(photo, f"blink_{photo.stem}_{crf}", motion="blink", duration=4, face=0, crf=crf)
+            out, summary = animate(photo, f"blink_{photo.stem}_{crf}", motion="blink", duration=3, face=0, crf=crf)
             frames = decode(out)
-            lms = track(dl, frames, lm0)
+            lms = track(dl, frames, lm0, follow=False)
             ear = np.nanmean(eye_aspect(lms), -1)
             plan = preset_motion(("blink",), len(frames), summary["fps"], 0, 0).blink[:, 0]
             active = np.flatnonzero(plan > 1e-3)
             start, end = np.nanmedian(ear[:active[0]]), np.nanmedian(ear[active[-1] + 1:])
             peak = np.nanmin(ear[active[0]:active[-1] + 1])
-            row.append((start, peak, end))
+            before = ear[:active[0]]
+            row.append((start, peak, end, (np.nanmax(before) - np.nanmin(before)) / start))
             if crf is None:
+                (ex0, ey0), (ex1, ey1) = lm0[36:48].min(0).astype(int), lm0[36:48].max(0).astype(int) + 1
+                after = np.mean([np.abs(f[ey0:ey1, ex0:ex1].astype(float) - frames[0][ey0:ey1, ex0:ex1]).mean()
+                                 for f in frames[active[-1] + 1:]])
                 lines_src = max(dark_lines(frames[0], lms[0], s) for s in (0, 1))
                 lines = max(dark_lines(frames[i], lms[i], s) for i in active if not np.isnan(lms[i]).any()
                             for s in (0, 1))
-        (s1, p1, e1), (s0, p0, e0) = row
-        print(f"| {photo.name} | {s1:.3f} | {p1:.3f} | {1 - p1 / s1:.0%} | {abs(e1 - s1) / s1:.1%} | "
-              f"{1 - p0 / s0:.0%} | {abs(e0 - s0) / s0:.1%} | {lines_src} → {lines} |")
+        (s1, p1, e1, j1), (s0, p0, e0, j0) = row
+        print(f"| {photo.name} | {iod(lm0):.0f} px | {s1:.3f} | {p1:.3f} | {1 - p1 / s1:.0%} | {abs(e1 - s1) / s1:.1%} | "
+              f"{1 - p0 / s0:.0%} | {abs(e0 - s0) / s0:.1%} | {j1:.1%} / {j0:.1%} | {after:.2f} | "
+              f"{lines_src} → {lines} |")
 
 
 def bench_smile(dl: Dlib) -> None:
@@ -219,9 +232,16 @@ def psnr(a, b) -> float:
 
 def bench_identity_smooth(dl: Dlib) -> None:
     print("\n### Identity, smoothness, background (default motions blink,smile,look,nod,breathe; 6 s, 25 fps)\n")
-    print("| photo | identity distance max / mean | frames measured | max landmark jump (dlib) | max planned "
-          "jump (engine) | background PSNR outside head (mp4) | engine pixels changed outside head |")
-    print("|---|---|---|---|---|---|---|")
+    print("Jumps: the largest frame-to-frame displacement of any of the 68 landmarks, as dlib measures it on the "
+          "output and as the engine plans it (the motion's own speed: its landmarks moved by the same fields, lids "
+          "and lips); 'over plan' counts frame pairs where dlib's jump exceeds the planned one for that pair by "
+          "more than 5 % of the eye distance (dlib's own jitter on a moving face). Background: PSNR of the "
+          "decoded mp4 against the photo outside the head and neck region (an ellipse from dlib's landmarks of "
+          "the source, see `head_region`), worst frame; and the engine's rendered pixels there that differ "
+          "at all (every 10th frame, before encoding).\n")
+    print("| photo | eye distance | identity distance max / mean | frames measured | max jump dlib / planned | "
+          "pairs over plan | background PSNR outside head (mp4, worst frame) | engine pixels changed outside head |")
+    print("|---|---|---|---|---|---|---|---|")
     for photo in PORTRAITS:
         frame, _ = read_image(photo)
         src8 = frame.image if frame.image.dtype == np.uint8 else (to_float(frame.image) * 255 + 0.5).astype(np.uint8)
@@ -249,8 +269,34 @@ def bench_identity_smooth(dl: Dlib) -> None:
         for i in range(0, len(frames), 10):
             rendered = renderer.render([motion.at(i)])
             changed += int((np.abs(rendered - image).max(2) > 0)[mask].sum())
-        print(f"| {photo.name} | {max(dist):.3f} / {np.mean(dist):.3f} | {len(dist)}/{len(frames)} | "
-              f"{np.nanmax(jumps):.2f} px | {plan_jump.max():.2f} px | {bg:.1f} dB | {changed} |")
+        over = int(np.sum(jumps > plan_jump + 0.05 * iod(lm0)))
+        print(f"| {photo.name} | {iod(lm0):.0f} px | {max(dist):.3f} / {np.mean(dist):.3f} | {len(dist)}/{len(frames)} | "
+              f"{np.nanmax(jumps):.2f} / {plan_jump.max():.2f} px | {over}/{len(jumps)} | {bg:.1f} dB | {changed} |")
+
+
+GROUPS = {"jaw": slice(0, 17), "brows": slice(17, 27), "nose": slice(27, 36), "eyes": slice(36, 48),
+          "mouth": slice(48, 68)}
+
+
+def bench_jitter(dl: Dlib) -> None:
+    print("\n### dlib's own jitter: the photo as a still 2 s H.264 clip (FFmpeg, crf 18), tracked as above\n")
+    print("Largest frame-to-frame jump of dlib's landmarks per group on a clip where nothing moves: the "
+          "measuring noise that the 'max jump' columns above include.\n")
+    print("| photo | eye distance | " + " | ".join(GROUPS) + " |")
+    print("|---|---|" + "---|" * len(GROUPS))
+    for photo in PORTRAITS:
+        src8 = (to_float(read_image(photo)[0].image) * 255 + 0.5).astype(np.uint8)
+        lm0 = dl.landmarks(src8, detect_faces(src8, landmarks=None)[0].box)
+        if lm0 is None:
+            continue
+        still = TMP / f"still_{photo.stem}.mp4"
+        h, w = src8.shape[:2]
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(photo), "-t", "2", "-r", "25",
+                        "-vf", f"crop={w - w % 2}:{h - h % 2}:0:0", "-c:v", "libx264", "-crf", "18",
+                        "-pix_fmt", "yuv420p", str(still)], check=True)
+        jumps = np.linalg.norm(np.diff(track(dl, decode(still), lm0), axis=0), axis=-1)
+        print(f"| {photo.name} | {iod(lm0):.0f} px | " +
+              " | ".join(f"{np.nanmax(jumps[:, g]):.2f} px" for g in GROUPS.values()) + " |")
 
 
 def bench_driving(dl: Dlib) -> None:
@@ -310,55 +356,85 @@ def _expression(lms: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its finished children so far."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def bench_speed() -> None:
-    print("\n### Speed: 6 s, 25 fps, 512×512 (source.png resized), default motions, whole command\n")
+    print("\n### Speed: 6 s, 25 fps, 512×512 (source.png resized), default motions, whole call\n")
+    print("Wall time and CPU time (user + system, all threads) of `bian.animate` (read, detect, rig, 150 frames, "
+          "H.264 crf 18) and of the anchor, FFmpeg encoding the still photo as the same 6 s of H.264; OpenCV "
+          "limited to 2 threads, x264 picks its own threads on both sides. Load average (1 min) before each run.\n")
     src = TMP / "source512.png"
     img = cv2.imread(str(ANIMATE / "source.png"))
     cv2.imwrite(str(src), cv2.resize(img, (512, 512), interpolation=cv2.INTER_AREA))
-    runs = []
-    for _ in range(2):
-        t = time.perf_counter()
-        bian.animate(src, TMP / "speed.mp4")
-        runs.append(time.perf_counter() - t)
-    t = time.perf_counter()
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(src), "-t", "6", "-r", "25", "-c:v",
-                    "libx264", "-crf", "18", "-pix_fmt", "yuv420p", str(TMP / "still.mp4")], check=True)
-    anchor = time.perf_counter() - t
-    print("| run | seconds | vs. FFmpeg encoding the still photo as 6 s of video |")
-    print("|---|---|---|")
-    for i, r in enumerate(runs):
-        print(f"| bian animate #{i + 1} | {r:.1f} | {r / anchor:.1f}× |")
-    print(f"| ffmpeg -loop 1 (anchor) | {anchor:.1f} | 1× |")
+    cv2.setNumThreads(2)
+    anchor = ["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(src), "-t", "6", "-r", "25", "-c:v",
+              "libx264", "-crf", "18", "-pix_fmt", "yuv420p", str(TMP / "still.mp4")]
+    rows = []
+    for name, run in (("bian animate #1", lambda: bian.animate(src, TMP / "speed.mp4")),
+                      ("ffmpeg -loop 1 (anchor)", lambda: subprocess.run(anchor, check=True)),
+                      ("bian animate #2", lambda: bian.animate(src, TMP / "speed.mp4"))):
+        load = os.getloadavg()[0]
+        t, c = time.perf_counter(), _cpu()
+        run()
+        rows.append((name, time.perf_counter() - t, _cpu() - c, load))
+    wall_anchor, cpu_anchor = rows[1][1], rows[1][2]
+    print("| run | wall s | CPU s (user+sys) | wall / anchor | CPU / anchor | load avg before |")
+    print("|---|---|---|---|---|---|")
+    for name, wall, cpu, load in rows:
+        print(f"| {name} | {wall:.1f} | {cpu:.1f} | {wall / wall_anchor:.1f}× | {cpu / cpu_anchor:.1f}× | "
+              f"{load:.2f} |")
+    print(f"\n{os.cpu_count()} cores; `uptime` after: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
 
 
 def bench_sheet() -> None:
-    """Contact sheet of frames for the docs (docs/img/animate_contact.jpg)."""
+    """Contact sheet for the docs (docs/img/animate_contact.jpg): 8 evenly spaced frames of the default
+    animations of the identity table (seed 1) and of source.png driven by driving.mp4, cropped around face 0.
+    Reuses those runs' files when they are there."""
     rows = []
-    for photo in (ANIMATE / "s9.jpg", ANIMATE / "source.png", SHARED / "data/photos/old/h.png",
-                  SHARED / "data/photos/old/a.png"):
-        out, summary = animate(photo, "sheet_" + photo.stem, face=0, seed=2)
+    for photo in (ANIMATE / "source.png", ANIMATE / "s9.jpg", FACES / "Blake_Lively.jpg", FACES / "10045.png",
+                  OLD / "h.png", OLD / "g.png", "driving"):
+        if photo == "driving":
+            photo, out = ANIMATE / "source.png", TMP / "drive_source_driving.mp4"
+            if not out.exists():
+                bian.animate(photo, out, driving=ANIMATE / "driving.mp4", face=0, engine="offline")
+        else:
+            out = TMP / f"default_{photo.stem}.mp4"
+            if not out.exists():
+                animate(photo, "default_" + photo.stem, face=0, seed=1)
         frames = decode(out)
-        x0, y0, x1, y1 = summary["faces"][0]["box"]
+        src = to_float(read_image(photo)[0].image)
+        x0, y0, x1, y1 = detect_faces(src, landmarks=None)[0].box
         s = (x1 - x0) * 0.9
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         box = [int(max(0, cx - s)), int(max(0, cy - 1.1 * s)), int(cx + s), int(cy + 0.9 * s)]
         picks = np.linspace(0, len(frames) - 1, 8).astype(int)
-        crops = [cv2.resize(frames[i][box[1]:box[3], box[0]:box[2]], (180, 180), interpolation=cv2.INTER_AREA)
+        crops = [cv2.resize(frames[i][box[1]:box[3], box[0]:box[2]], (150, 150), interpolation=cv2.INTER_AREA)
                  for i in picks]
         rows.append(np.concatenate(crops, 1))
     sheet = np.concatenate(rows, 0)
     target = ROOT / "docs" / "img" / "animate_contact.jpg"
-    cv2.imwrite(str(target), sheet[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 88])
-    print(f"\ncontact sheet written to {target.relative_to(ROOT)}")
+    cv2.imwrite(str(target), sheet[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
+    print(f"\ncontact sheet written to {target.relative_to(ROOT)} ({target.stat().st_size // 1024} KiB)")
 
 
 def main(argv: list[str]) -> None:
-    parts = argv or ["blink", "smile", "identity", "driving", "speed", "sheet"]
+    global PORTRAITS
+    if "--photos" in argv:   # a subset by file name, e.g. --photos a.png,h.png (to split a run)
+        k = argv.index("--photos")
+        names = set(argv[k + 1].split(","))
+        PORTRAITS = [p for p in PORTRAITS if p.name in names]
+        argv = argv[:k] + argv[k + 2:]
+    parts = argv or ["blink", "smile", "identity", "jitter", "driving", "speed", "sheet"]
     TMP.mkdir(exist_ok=True)
     dl = Dlib()
     for part in parts:
         {"blink": lambda: bench_blink(dl), "smile": lambda: bench_smile(dl),
-         "identity": lambda: bench_identity_smooth(dl), "driving": lambda: bench_driving(dl),
+         "identity": lambda: bench_identity_smooth(dl), "jitter": lambda: bench_jitter(dl),
+         "driving": lambda: bench_driving(dl),
          "speed": bench_speed, "sheet": bench_sheet}[part]()
 
 
