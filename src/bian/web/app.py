@@ -155,16 +155,16 @@ def _restore_tab(gr, queue: JobQueue, prefix: str, kind: str) -> None:
 
     def on_run(path, current, *values):
         if not path:
-            return current, "", views.error_html("choose a file first")
+            return current, gr.update(), views.error_html("choose a file first")
         active = queue.get(current)
         if active is not None and active.active:
-            return current, "", views.error_html("this tab's job is still running: wait or cancel it")
+            return current, gr.update(), views.error_html("this tab's job is still running: wait or cancel it")
         try:
             with tempfile.TemporaryDirectory(prefix="bian-web-") as scratch:  # the job keeps copies
                 job = queue.submit("restore", Path(path), Path(path).name, options_from(ctrls, values),
                                    _attachments(ctrls, values, Path(scratch)), validate=validate_job("restore"))
         except BianError as exc:
-            return current, "", views.error_html(f"not started: {exc.line()}")
+            return current, gr.update(), views.error_html(f"not started: {exc.line()}")
         return job.id, "", views.status_html(queue, job)
 
     def on_tick(current, seen, index):
@@ -187,10 +187,9 @@ def _restore_tab(gr, queue: JobQueue, prefix: str, kind: str) -> None:
     upload.change(on_upload, [upload, frame], [status, slider, frame, *hints])
     preset.change(on_preset, preset, components)
     preview_button.click(on_preview, [upload, frame, *components], [status, slider], concurrency_limit=1)
-    run_button.click(on_run, [upload, job_id, *components], [job_id, shown, status])
+    run = run_button.click(on_run, [upload, job_id, *components], [job_id, shown, status])
     cancel_button.click(lambda current: _cancel(queue, current), job_id, status)
-    gr.Timer(1.0).tick(on_tick, [job_id, shown, frame], [status, slider, videos, download, shown],
-                       concurrency_limit=None, show_progress="hidden")
+    _watch(gr, queue, run, on_tick, [job_id, shown, frame], [status, slider, videos, download, shown])
     frame.release(on_frame, [job_id, frame], slider)
     play.click(None, js=PLAY_BOTH)
 
@@ -237,10 +236,10 @@ def _animate_tab(gr, queue: JobQueue) -> None:
 
     def on_run(path, current, motions, seconds, amount, variation, restore_first, drive, keep_audio):
         if not path:
-            return current, "", views.error_html("choose a portrait first")
+            return current, gr.update(), views.error_html("choose a portrait first")
         active = queue.get(current)
         if active is not None and active.active:
-            return current, "", views.error_html("this tab's job is still running: wait or cancel it")
+            return current, gr.update(), views.error_html("this tab's job is still running: wait or cancel it")
         options = {"motion": ",".join(motions) or None, "duration": None if drive else float(seconds),
                    "strength": float(amount), "seed": int(variation or 0), "restore": bool(restore_first),
                    "audio": bool(keep_audio and drive)}
@@ -248,7 +247,7 @@ def _animate_tab(gr, queue: JobQueue) -> None:
             job = queue.submit("animate", Path(path), Path(path).name, options,
                                {"driving": [Path(drive)] if drive else []}, validate=validate_job("animate"))
         except BianError as exc:
-            return current, "", views.error_html(f"not started: {exc.line()}")
+            return current, gr.update(), views.error_html(f"not started: {exc.line()}")
         return job.id, "", views.status_html(queue, job)
 
     def on_tick(current, seen):
@@ -262,11 +261,28 @@ def _animate_tab(gr, queue: JobQueue) -> None:
                 views.download_html(queue, job, "animate-download-link"), key)
 
     upload.change(on_upload, upload, [status, portrait])
-    run_button.click(on_run, [upload, job_id, motion, duration, strength, seed, restore, driving, audio],
-                     [job_id, shown, status])
+    run = run_button.click(on_run, [upload, job_id, motion, duration, strength, seed, restore, driving, audio],
+                           [job_id, shown, status])
     cancel_button.click(lambda current: _cancel(queue, current), job_id, status)
-    gr.Timer(1.0).tick(on_tick, [job_id, shown], [status, result, download, shown], concurrency_limit=None,
-                       show_progress="hidden")
+    _watch(gr, queue, run, on_tick, [job_id, shown], [status, result, download, shown])
+
+
+def _watch(gr, queue: JobQueue, run, on_tick, inputs: list, outputs: list) -> None:
+    """Call ``on_tick(job_id, shown, *rest)`` every second while the tab's job is queued or running, and once
+    more to show how it ended; then the timer stops, so an idle page costs the server nothing."""
+    timer = gr.Timer(1.0, active=False)
+
+    def tick(current, seen, *rest):
+        job = queue.get(current)
+        ended = job is None or (not job.active and f"{job.id}:{job.state}" == seen)  # and already shown
+        return *on_tick(current, seen, *rest), gr.Timer(active=False) if ended else gr.update()
+
+    def start(current, seen):  # a new job (``shown`` reset), however quickly it ends, or one still going
+        job = queue.get(current)
+        return gr.Timer(active=job is not None and (job.active or f"{job.id}:{job.state}" != seen))
+
+    timer.tick(tick, inputs, [*outputs, timer], concurrency_limit=None, show_progress="hidden")
+    run.then(start, inputs[:2], timer)
 
 
 def _cancel(queue: JobQueue, current: str) -> str:
