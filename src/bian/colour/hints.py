@@ -15,7 +15,7 @@ transparency, every opaque pixel (which also allows neutral "keep this grey" hin
 Propagation is geodesic chrominance blending (Yatziv & Sapiro, "Fast image and video colorization
 using chrominance blending", 2006): each pixel takes a blend of the hint colours weighted by the
 inverse power of its geodesic distance to them, where distance grows with every luminance step
-crossed. On sparse point hints it beats Levin et al.'s optimisation by about 2 dB PSNR in our
+crossed. On random point hints it beats Levin et al.'s optimisation by 0.4–0.7 dB PSNR in our
 benchmark (docs/BENCHMARKS.md), because a single constrained pixel barely pulls a harmonic solution.
 """
 from __future__ import annotations
