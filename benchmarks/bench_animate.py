@@ -2,7 +2,7 @@
 dlib (its HOG detector, 68-point predictor and face descriptor), which the engine does not use to check
 itself: it only uses the 68 landmarks of the source photo to build its rig.
 
-    python benchmarks/bench_animate.py [blink smile identity jitter driving speed sheet] [--photos a.png,h.png]
+    python benchmarks/bench_animate.py [blink realblink smile identity jitter smooth driving speed sheet] [--photos a.png,h.png]
     (default: all parts, every portrait)
 
 Tables are printed as Markdown (docs/BENCHMARKS.md, section "Portrait animation"). Outputs are the
@@ -195,6 +195,17 @@ def bench_blink(dl: Dlib) -> None:
               f"{lines_src} → {lines} |")
 
 
+def bench_real_blink(dl: Dlib) -> None:
+    print("\n### Anchor: dlib on real blinks (the driving videos, tracked the same way)\n")
+    print("| video | frames | EAR median | EAR lowest (frame) | drop |")
+    print("|---|---|---|---|---|")
+    for video in (ANIMATE / "d0.mp4", ANIMATE / "driving.mp4"):
+        frames = decode(video)
+        ear = np.nanmean(eye_aspect(track(dl, frames, dl.landmarks(frames[0]))), -1)
+        med, low = np.nanmedian(ear), np.nanmin(ear)
+        print(f"| {video.name} | {len(frames)} | {med:.3f} | {low:.3f} ({int(np.nanargmin(ear))}) | {1 - low / med:.0%} |")
+
+
 def bench_smile(dl: Dlib) -> None:
     print("\n### Smile (motion=smile, 4 s; dlib mouth corners 48/54)\n")
     print("| photo | corner distance start → peak | rise | corners up at peak (px, % of eye distance) |")
@@ -299,6 +310,38 @@ def bench_jitter(dl: Dlib) -> None:
               " | ".join(f"{np.nanmax(jumps[:, g]):.2f} px" for g in GROUPS.values()) + " |")
 
 
+def bench_smooth(dl: Dlib) -> None:
+    print("\n### Smoothness per landmark group (the default animations above, seed 1)\n")
+    print("Per group of dlib's 68 points: the largest frame-to-frame jump dlib measures on the output, the "
+          "largest the engine plans for those points, dlib's own largest jump on the still clip of the same "
+          "photo (table above), and the frame pairs where the measured jump exceeds the planned one for that "
+          "pair by more than that still-clip jitter.\n")
+    print("| photo | " + " | ".join(f"{g}: dlib / plan / still, pairs over" for g in GROUPS) + " |")
+    print("|---|" + "---|" * len(GROUPS))
+    for photo in PORTRAITS:
+        image = to_float(read_image(photo)[0].image)
+        src8 = (image * 255 + 0.5).astype(np.uint8)
+        faces = detect_faces(image, landmarks="68")
+        lm0 = dl.landmarks(src8, faces[0].box)
+        out, still = TMP / f"default_{photo.stem}.mp4", TMP / f"still_{photo.stem}.mp4"
+        if lm0 is None or not out.exists() or not still.exists():
+            print(f"| {photo.name} | run the identity and jitter parts first |" + " |" * (len(GROUPS) - 1))
+            continue
+        frames = decode(out)
+        jumps = np.linalg.norm(np.diff(track(dl, frames, lm0), axis=0), axis=-1)
+        noise = np.linalg.norm(np.diff(track(dl, decode(still), lm0), axis=0), axis=-1)
+        renderer = Renderer(image, [build_rig(faces[0].landmarks, image)])
+        motion = preset_motion(parse_motions(None), len(frames), 25.0, 1, 0)
+        planned = np.array([renderer.landmark_positions([motion.at(i)])[0] for i in range(len(frames))])
+        plan = np.linalg.norm(np.diff(planned, axis=0), axis=-1)
+        cells = []
+        for g in GROUPS.values():
+            floor = np.nanmax(noise[:, g])
+            over = int(np.sum(np.nanmax(jumps[:, g] - plan[:, g], axis=1) > floor))
+            cells.append(f"{np.nanmax(jumps[:, g]):.1f} / {plan[:, g].max():.1f} / {floor:.1f}, {over}")
+        print(f"| {photo.name} | " + " | ".join(cells) + " |")
+
+
 def bench_driving(dl: Dlib) -> None:
     print("\n### Driving video (relative motion; correlation of dlib landmark motion, driving vs output)\n")
     print("| photo | driving | frames | correlation all | head (mean point) x / y | expression (after removing "
@@ -392,19 +435,18 @@ def bench_speed() -> None:
 
 def bench_sheet() -> None:
     """Contact sheet for the docs (docs/img/animate_contact.jpg): 8 evenly spaced frames of the default
-    animations of the identity table (seed 1) and of source.png driven by driving.mp4, cropped around face 0.
-    Reuses those runs' files when they are there."""
+    animations of the identity table (seed 1) and of source.png driven by driving.mp4, cropped around face 0:
+    the files those parts wrote (a photo whose file is missing is left out)."""
     rows = []
-    for photo in (ANIMATE / "source.png", ANIMATE / "s9.jpg", FACES / "Blake_Lively.jpg", FACES / "10045.png",
-                  OLD / "h.png", OLD / "g.png", "driving"):
+    for photo in (ANIMATE / "source.png", ANIMATE / "s0.jpg", ANIMATE / "s9.jpg", FACES / "Blake_Lively.jpg",
+                  FACES / "10045.png", OLD / "a.png", OLD / "h.png", OLD / "g.png", "driving"):
         if photo == "driving":
             photo, out = ANIMATE / "source.png", TMP / "drive_source_driving.mp4"
-            if not out.exists():
-                bian.animate(photo, out, driving=ANIMATE / "driving.mp4", face=0, engine="offline")
         else:
             out = TMP / f"default_{photo.stem}.mp4"
-            if not out.exists():
-                animate(photo, "default_" + photo.stem, face=0, seed=1)
+        if not out.exists():
+            print(f"contact sheet: {out.name} missing, {photo.name} left out")
+            continue
         frames = decode(out)
         src = to_float(read_image(photo)[0].image)
         x0, y0, x1, y1 = detect_faces(src, landmarks=None)[0].box
@@ -428,12 +470,14 @@ def main(argv: list[str]) -> None:
         names = set(argv[k + 1].split(","))
         PORTRAITS = [p for p in PORTRAITS if p.name in names]
         argv = argv[:k] + argv[k + 2:]
-    parts = argv or ["blink", "smile", "identity", "jitter", "driving", "speed", "sheet"]
+    parts = argv or ["blink", "realblink", "smile", "identity", "jitter", "smooth", "driving", "speed", "sheet"]
     TMP.mkdir(exist_ok=True)
     dl = Dlib()
     for part in parts:
         {"blink": lambda: bench_blink(dl), "smile": lambda: bench_smile(dl),
          "identity": lambda: bench_identity_smooth(dl), "jitter": lambda: bench_jitter(dl),
+         "realblink": lambda: bench_real_blink(dl),
+         "smooth": lambda: bench_smooth(dl),
          "driving": lambda: bench_driving(dl),
          "speed": bench_speed, "sheet": bench_sheet}[part]()
 
