@@ -22,8 +22,10 @@ RATIO = 0.35
 """Held when the difference is below this share of the neighbours' median."""
 IDENTICAL = 0.1 / 255
 """Mean absolute difference below which two pictures are the same whatever the neighbours say."""
-DIFFERENT = 4 / 255
-"""Mean absolute difference above which two pictures are never the same."""
+DIFFERENT = 0.6 / 255
+"""Mean absolute difference above which two pictures are never the same. A thumbnail pixel averages
+dozens of picture pixels, so the coding noise between a picture and its copy falls well below this;
+half the motion of a fast shot (two frames that both differ from a dropped one between them) does not."""
 
 
 def thumbnail(rgb: np.ndarray) -> np.ndarray:

@@ -47,7 +47,7 @@ class FlowInterpolator:
 
     name = "flow"
 
-    def __init__(self, motion_size: int = 640, remember: int = 8):
+    def __init__(self, motion_size: int = 320, remember: int = 8):
         self.motion_size = motion_size
         self._memo: OrderedDict = OrderedDict()
         self._remember = remember
@@ -98,7 +98,6 @@ class FlowInterpolator:
             shares.append(np.full_like(g0, t))
             cost = np.stack(costs)
             weight = np.exp((cost.min(0) - cost) * np.float32(1 / _TEMPERATURE))
-            weight[weight < 1e-3] = 0  # a candidate nowhere in use is not rendered
             weight /= weight.sum(0)
             out.append(_render(a, b, paths, shares, weight))
         return out
@@ -129,27 +128,28 @@ def _paths(t, f01, f10, f0p, f1n, gaps):
 
 
 def _render(a, b, paths, shares, weight) -> np.ndarray:
-    """Σ_k weight_k · ((1 − share_k) · a(p0_k) + share_k · b(p1_k)) at full size (the last weight
-    and share are the no-motion candidate's)."""
+    """The candidates merged into one path per frame and one mixing share, then a single warp of each
+    frame at full size: (1 − S) · a(P0) + S · b(P1), where S = Σ_k weight_k · share_k and P0 (P1) is the
+    mean of the candidates' offsets into a (b), weighted by how much each candidate takes from a (b).
+    Where candidates mix they nearly agree (their scores are close), so mixing paths instead of
+    pictures changes little and costs two warps instead of one per candidate and frame."""
     h, w = a.shape[:2]
     mh, mw = weight.shape[1:]
-    full = (mh, mw) == (h, w)
-
-    def up(x):
-        return x if full else cv2.resize(x, (w, h), interpolation=cv2.INTER_LINEAR)
-
-    acc = np.zeros((h, w, 3), np.float32)
-    zero = None
-    for k, (wk, sk) in enumerate(zip(weight, shares)):
-        if not wk.any():
-            continue
-        offsets = paths[k] if k < len(paths) else (zero, zero)
-        for image, offset, part in ((a, offsets[0], wk * (1 - sk)), (b, offsets[1], wk * sk)):
-            if offset is None:
-                picture = image * up(part)[..., None]
-            else:
-                offset = offset if full else cv2.multiply(up(offset), (w / mw, h / mh, 0, 0))
-                picture = motion.sample(image, offset, kernel=_KERNEL)
-                np.multiply(picture, up(part)[..., None], out=picture)
-            acc += picture
-    return np.clip(acc, 0.0, 1.0, out=acc)
+    take_b = weight * np.stack(shares)  # the last candidate (no motion) has zero offsets
+    take_a = weight - take_b
+    share = take_b.sum(0)
+    out = None
+    for image, side, take, total in ((a, 0, take_a, 1 - share), (b, 1, take_b, share)):
+        offset = sum(paths[k][side] * take[k][..., None] for k in range(len(paths)))
+        offset /= np.maximum(total, 1e-6)[..., None]
+        if (mh, mw) != (h, w):
+            offset = cv2.multiply(cv2.resize(offset, (w, h), interpolation=cv2.INTER_LINEAR), (w / mw, h / mh, 0, 0))
+        warped = motion.sample(image, offset, kernel=_KERNEL)
+        out = warped if out is None else cv2.subtract(warped, out)  # b(P1) − a(P0)
+        if side == 0:
+            first = warped.copy()
+    if (mh, mw) != (h, w):
+        share = cv2.resize(share, (w, h), interpolation=cv2.INTER_LINEAR)
+    out *= share[..., None]
+    out += first
+    return np.clip(out, 0.0, 1.0, out=out)
