@@ -11,7 +11,7 @@ Telea and Navier-Stokes inpainting (radius swept) get the same mask; PSNR inside
 
     python benchmarks/bench_repair.py                 # everything (a few minutes on 2 cores)
     python benchmarks/bench_repair.py --part film     # or: photo, pairs
-    python benchmarks/bench_repair.py --part pairs --pairs-dir docs/images
+    python benchmarks/bench_repair.py --part pairs --pairs-dir docs/img
 """
 from __future__ import annotations
 
@@ -222,7 +222,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("all", "film", "photo", "pairs"), default="all")
     parser.add_argument("--frames", type=int, default=16, help="frames per film clip (default 16)")
-    parser.add_argument("--pairs-dir", type=Path, default=Path("docs/images"))
+    parser.add_argument("--pairs-dir", type=Path, default=Path("docs/img"))
     parser.add_argument("--no-unet", action="store_true", help="skip the U-Net detector")
     parser.add_argument("--threads", type=int, default=2, help="threads for OpenCV and for FFmpeg (default 2)")
     args = parser.parse_args()
