@@ -82,6 +82,15 @@ def test_short_vertical_content_is_not_a_scratch():
     assert not lines.detect_line_scratches(frame).any()
 
 
+def test_dark_gate_border_at_the_side_is_not_a_scratch():
+    frame = _texture(120, 100, seed=8)
+    frame[:, -3:] = 0.01  # the black edge of the film gate, full height, at the picture's side
+    frame[:, 60:62] -= 0.15  # while a real scratch is still found
+    found = lines.detect_line_scratches(frame)
+    assert not found[:, 90:].any()
+    assert found[:, 60:62].mean() > 0.9
+
+
 def test_still_frame_fallback_finds_an_isolated_speck_only():
     frame = np.repeat(_texture(80, 80, seed=7)[..., None], 3, axis=2)
     damaged = frame.copy()

@@ -32,9 +32,11 @@ def detect_line_scratches(luma: np.ndarray, sensitivity: float = 0.5, min_length
     scale = 1.5 - sensitivity  # 0.5 → 1.0
     # Mean step across each column (8 px apart), down the run: the halo beside a long edge (a frame
     # border, a door post) is a ridge too, but it lies next to a step much larger than itself.
-    step = np.zeros_like(luma)
-    step[:, 4:-4] = np.abs(luma[:, 8:] - luma[:, :-8])
-    step = cv2.dilate(cv2.blur(step, (1, run), borderType=cv2.BORDER_CONSTANT), np.ones((1, 9), np.uint8))
+    # (The frame's edge repeated outwards, so that the columns near the sides have a step too; the mean
+    # down the run over the rows that exist, like the ridge's own mean below.)
+    padded = cv2.copyMakeBorder(luma, 0, 0, 4, 4, cv2.BORDER_REPLICATE)
+    step = np.abs(padded[:, 8:] - padded[:, :-8])
+    step = cv2.dilate(cv2.blur(step, (1, run), borderType=cv2.BORDER_REFLECT), np.ones((1, 9), np.uint8))
     opened = cv2.morphologyEx(luma, cv2.MORPH_OPEN, kernel)
     closed = cv2.morphologyEx(luma, cv2.MORPH_CLOSE, kernel)
     # A bright scratch cannot show on white nor a dark one on black: such rows are no evidence against.
@@ -53,6 +55,8 @@ def detect_line_scratches(luma: np.ndarray, sensitivity: float = 0.5, min_length
         hits = cv2.blur(((response > pixel) * shows).astype(np.float32), (1, run), borderType=cv2.BORDER_CONSTANT)
         steady = (hits / seen > 0.85) & (support > 0.8)
         line = strong & steady & (column > 0.5 * step)
+        # Within half a kernel of the picture's side a ridge has one side only: the gate's border.
+        line[:, :_WIDTH // 2 + 1] = line[:, -(_WIDTH // 2 + 1):] = False
         # A window centred on a detected run covers ``run`` rows: spread the decision over all of them.
         line = cv2.dilate(line.astype(np.uint8), np.ones((run, 1), np.uint8)).astype(bool)
         found |= line & (response > 0.5 * pixel)
