@@ -73,10 +73,12 @@ def run_bian(frames, detected=None):
     return np.stack(out), np.stack(masks), seconds / len(frames)
 
 
-def film_part(frames: int, net_path: Path | None):
+def film_part(frames: int, net_path: Path | None, only: list[str] | None = None):
     net = dust_net.load(net_path) if net_path else None
     rows, pooled = [], []
     for n, (label, source, start, crop) in enumerate(CLIPS):
+        if only and label not in only:
+            continue
         clean, dirty, truth = damaged_clip(label, source, start, crop, frames, seed=10 + n)
         repaired, found, per_frame = run_bian(dirty)
         p, r = mask_precision_recall(found, truth)
@@ -224,6 +226,7 @@ def main():
     parser.add_argument("--frames", type=int, default=16, help="frames per film clip (default 16)")
     parser.add_argument("--pairs-dir", type=Path, default=Path("docs/img"))
     parser.add_argument("--no-unet", action="store_true", help="skip the U-Net detector")
+    parser.add_argument("--clips", nargs="+", choices=[c[0] for c in CLIPS], help="film clips to run (default all)")
     parser.add_argument("--threads", type=int, default=2, help="threads for OpenCV and for FFmpeg (default 2)")
     args = parser.parse_args()
     cv2.setNumThreads(args.threads)
@@ -233,7 +236,7 @@ def main():
     print(f"bench_repair, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs", file=sys.stderr)
     if args.part in ("all", "film"):
         net = None if args.no_unet else SHARED / "weights" / "film_dust_unet"
-        rows, pooled = film_part(args.frames, net)
+        rows, pooled = film_part(args.frames, net, args.clips)
         print_film(rows, pooled)
     if args.part in ("all", "photo"):
         print_photo(photo_part())
