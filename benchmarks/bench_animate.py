@@ -454,12 +454,12 @@ def bench_sheet() -> None:
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         box = [int(max(0, cx - s)), int(max(0, cy - 1.1 * s)), int(cx + s), int(cy + 0.9 * s)]
         picks = np.linspace(0, len(frames) - 1, 8).astype(int)
-        crops = [cv2.resize(frames[i][box[1]:box[3], box[0]:box[2]], (150, 150), interpolation=cv2.INTER_AREA)
+        crops = [cv2.resize(frames[i][box[1]:box[3], box[0]:box[2]], (112, 112), interpolation=cv2.INTER_AREA)
                  for i in picks]
         rows.append(np.concatenate(crops, 1))
     sheet = np.concatenate(rows, 0)
     target = ROOT / "docs" / "img" / "animate_contact.jpg"
-    cv2.imwrite(str(target), sheet[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
+    cv2.imwrite(str(target), sheet[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])
     print(f"\ncontact sheet written to {target.relative_to(ROOT)} ({target.stat().st_size // 1024} KiB)")
 
 
