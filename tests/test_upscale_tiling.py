@@ -109,13 +109,22 @@ def test_other_errors_are_not_swallowed():
         run_steps([Step(broken, halo=1)], torch.rand(1, 3, 8, 8), torch.device("cpu"), torch.float32, tile=4)
 
 
-def test_fused_cpu_convolution_matches_the_plain_path(monkeypatch):
-    """conv_lrelu's one-call oneDNN path (CPU) and its plain fallback (GPU, other builds) agree."""
-    from bian.models.arch import rrdbnet
-    net = randomised(RRDBNet(num_feat=8, num_block=1, num_grow_ch=4))
-    x = torch.rand(1, 3, 12, 14)
-    with torch.inference_mode():
-        fused = net(x)
-        monkeypatch.setattr(rrdbnet, "_FUSED_CONV", None)
-        plain = net(x)
-    assert (fused - plain).abs().max() < 1e-5
+@pytest.mark.parametrize("net", [RRDBNet(num_feat=8, num_block=1, num_grow_ch=4),
+                                 SRVGGNetCompact(num_feat=8, num_conv=3, upscale=2)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_prepacked_cpu_convolutions_match_the_plain_path(monkeypatch, net, dtype):
+    """The oneDNN path (packed weights, fused leaky-ReLU) and plain PyTorch (GPU, other builds) agree,
+    for two input sizes in a row (the packing follows the input shape)."""
+    from bian.models.arch import fastconv
+    net = randomised(net).to(dtype=dtype, memory_format=torch.channels_last)
+    tolerance = 1e-5 if dtype == torch.float32 else 2e-2
+    for shape in ((1, 3, 12, 14), (2, 3, 9, 16)):
+        x = torch.rand(shape).to(dtype)
+        with torch.inference_mode():
+            fast = net(x).float()
+            if fastconv._ONEDNN is not None:  # the packed path really ran
+                assert all(hasattr(m, "_onednn_weight") for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+            monkeypatch.setattr(fastconv, "_ONEDNN", None)
+            plain = net(x).float()
+            monkeypatch.undo()
+        assert (fast - plain).abs().max() < tolerance

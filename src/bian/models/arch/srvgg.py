@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..tiling import Step
+from .fastconv import conv2d
 
 
 class SRVGGNetCompact(nn.Module):
@@ -31,7 +32,7 @@ class SRVGGNetCompact(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = x
         for layer in self.body:
-            out = layer(out)
+            out = conv2d(layer, out) if isinstance(layer, nn.Conv2d) else layer(out)
         out = F.pixel_shuffle(out, self.upscale)
         return out + F.interpolate(x, scale_factor=self.upscale, mode="nearest")
 
