@@ -33,8 +33,12 @@ _SCORE_RADIUS = 4.0
 _TEMPERATURE = 0.016
 """Soft-min temperature, on mean absolute luma differences in [0, 1]."""
 _HIDDEN_COST = 0.03
-_KERNEL = cv2.INTER_LINEAR
 """Score where a candidate says the pixel is visible in one frame only."""
+_KERNEL = cv2.INTER_LINEAR
+HEDGE = 0.35
+"""Most weight given to the plain blend for doubt about the motion's timing (below)."""
+_DOUBT = 2.0
+"""Path bend (full-size pixels) at which the doubt is complete."""
 
 
 class FlowInterpolator:
@@ -82,8 +86,19 @@ class FlowInterpolator:
         # luma and "hidden in the other frame" sampled together
         probe0 = np.dstack([g0, motion.occlusion(f01, f10)])
         probe1 = np.dstack([g1, motion.occlusion(f10, f01)])
+        # Doubt about where a point is at t: film's motion is often not smooth (uneven cranking, gate
+        # weave), and the bend of the path through the frames either side, |a|/2 · t(1 − t), says how
+        # far a straight path may be off. Under that doubt the average of the two frames is the better
+        # guess, so the blend gets more weight; with no outer frames the doubt is taken as half.
+        bend = None
+        if f0p is not None and f1n is not None:
+            bend = (np.linalg.norm(motion.acceleration(f01, f0p, gaps[0]), axis=-1)
+                    + np.linalg.norm(motion.acceleration(f10, f1n, gaps[1]), axis=-1))
+            bend = cv2.GaussianBlur(bend, (0, 0), _SCORE_RADIUS) * np.float32(a.shape[1] / g0.shape[1] / 4)
         out = []
         for t in times:
+            doubt = (np.float32(0.5) if bend is None
+                     else np.minimum(bend * np.float32(t * (1 - t) / _DOUBT), np.float32(1)))
             paths = _paths(t, f01, f10, f0p, f1n, gaps)
             costs, shares = [], []
             for p0, p1 in paths:
@@ -99,7 +114,8 @@ class FlowInterpolator:
             cost = np.stack(costs)
             weight = np.exp((cost.min(0) - cost) * np.float32(1 / _TEMPERATURE))
             weight /= weight.sum(0)
-            out.append(_render(a, b, paths, shares, weight))
+            weight[-1] += (1 - weight[-1]) * np.float32(HEDGE) * doubt
+            out.append(_render(a, b, t, paths, shares, weight))
         return out
 
     def _working(self, rgb: np.ndarray) -> np.ndarray:
@@ -127,29 +143,34 @@ def _paths(t, f01, f10, f0p, f1n, gaps):
     return [(p0, p0 + motion.sample(f01, p0)), (p1 + motion.sample(f10, p1), p1)]
 
 
-def _render(a, b, paths, shares, weight) -> np.ndarray:
-    """The candidates merged into one path per frame and one mixing share, then a single warp of each
-    frame at full size: (1 − S) · a(P0) + S · b(P1), where S = Σ_k weight_k · share_k and P0 (P1) is the
-    mean of the candidates' offsets into a (b), weighted by how much each candidate takes from a (b).
-    Where candidates mix they nearly agree (their scores are close), so mixing paths instead of
-    pictures changes little and costs two warps instead of one per candidate and frame."""
+def _render(a, b, t, paths, shares, weight) -> np.ndarray:
+    """The picture at full size: the motion candidates merged into one path per frame, P0 and P1 (their
+    offsets averaged with the weight each candidate takes from that frame) and one share S, each frame
+    warped once; then mixed as pictures with the no-motion candidate, a plain blend, by its weight w:
+    (1 − w) · ((1 − S) · a(P0) + S · b(P1)) + w · ((1 − t) · a + t · b).
+    Motion candidates that mix have close scores and nearly agree, so averaging their paths changes
+    little and saves two warps per candidate. The blend stays a picture: where the motion is uncertain
+    (weave, uneven cranking, grain) the average of two positions is a better guess than one between."""
     h, w = a.shape[:2]
     mh, mw = weight.shape[1:]
-    take_b = weight * np.stack(shares)  # the last candidate (no motion) has zero offsets
-    take_a = weight - take_b
-    share = take_b.sum(0)
-    out = None
-    for image, side, take, total in ((a, 0, take_a, 1 - share), (b, 1, take_b, share)):
+    full = (mh, mw) == (h, w)
+
+    def up(x):
+        return x if full else cv2.resize(x, (w, h), interpolation=cv2.INTER_LINEAR)
+
+    moving = weight[:-1]
+    take_b = moving * np.stack(shares[:-1])
+    take_a = moving - take_b
+    warped = []
+    for image, side, take in ((a, 0, take_a), (b, 1, take_b)):
         offset = sum(paths[k][side] * take[k][..., None] for k in range(len(paths)))
-        offset /= np.maximum(total, 1e-6)[..., None]
-        if (mh, mw) != (h, w):
-            offset = cv2.multiply(cv2.resize(offset, (w, h), interpolation=cv2.INTER_LINEAR), (w / mw, h / mh, 0, 0))
-        warped = motion.sample(image, offset, kernel=_KERNEL)
-        out = warped if out is None else cv2.subtract(warped, out)  # b(P1) − a(P0)
-        if side == 0:
-            first = warped.copy()
-    if (mh, mw) != (h, w):
-        share = cv2.resize(share, (w, h), interpolation=cv2.INTER_LINEAR)
-    out *= share[..., None]
-    out += first
+        offset /= np.maximum(take.sum(0), 1e-6)[..., None]
+        if not full:
+            offset = cv2.multiply(up(offset), (w / mw, h / mh, 0, 0))
+        warped.append(motion.sample(image, offset, kernel=_KERNEL))
+    share = up(take_b.sum(0) / np.maximum(moving.sum(0), 1e-6))
+    still = up(weight[-1])
+    # blendLinear: per-pixel weights for all channels at once (weights that sum to 1 here)
+    out = cv2.blendLinear(warped[0], warped[1], 1 - share, share)
+    out = cv2.blendLinear(out, cv2.addWeighted(a, 1 - t, b, t, 0.0), 1 - still, still)
     return np.clip(out, 0.0, 1.0, out=out)

@@ -79,8 +79,13 @@ def quadratic_displacement(f_next: np.ndarray, f_prev: np.ndarray | None, gap_pr
     (quadratic interpolation, Xu et al. 2019); linear when there is no previous frame."""
     if f_prev is None:
         return f_next * np.float32(s)
-    # x(s) = v·s + a·s²/2 through x(1) = f_next and x(−g) = f_prev
-    g = gap_prev
-    accel = (f_prev + f_next * np.float32(g)) * np.float32(2.0 / (g * (1.0 + g)))
+    accel = acceleration(f_next, f_prev, gap_prev)
     velocity = f_next - accel * np.float32(0.5)
     return velocity * np.float32(s) + accel * np.float32(s * s / 2)
+
+
+def acceleration(f_next: np.ndarray, f_prev: np.ndarray, gap_prev: float) -> np.ndarray:
+    """The constant acceleration a of x(s) = v·s + a·s²/2 through x(1) = f_next and x(−gap) = f_prev
+    (per pixel, pixels per interval²)."""
+    g = gap_prev
+    return (f_prev + f_next * np.float32(g)) * np.float32(2.0 / (g * (1.0 + g)))

@@ -102,6 +102,7 @@ class FrameRate(Stage):
         self.before = MAX_HOLD + 1 + duplicates.NEIGHBOURS if dedup else 1
         self.after = MAX_HOLD + 2 + duplicates.NEIGHBOURS if dedup else 2
         self._memo: OrderedDict = OrderedDict()
+        self._pictures: OrderedDict = OrderedDict()
 
     @property
     def speed(self) -> Fraction:
@@ -147,14 +148,14 @@ class FrameRate(Stage):
                     continue
                 if cuts[e]:
                     if self.at_cuts == "crossfade":
-                        pictures[k] = a.rgb() * np.float32(1 - u) + b.rgb() * np.float32(u)
+                        pictures[k] = self._rgb(a) * np.float32(1 - u) + self._rgb(b) * np.float32(u)
                 else:
                     wanted.append((k, u))
         if wanted:
             prev, nxt, gaps = self._outer(frames, cuts, held, s, e)
-            made = self.engine.interpolate(a.rgb(), b.rgb(), [float(u) for _, u in wanted],
-                                           prev=None if prev is None else prev.rgb(),
-                                           nxt=None if nxt is None else nxt.rgb(), gaps=gaps,
+            made = self.engine.interpolate(self._rgb(a), self._rgb(b), [float(u) for _, u in wanted],
+                                           prev=None if prev is None else self._rgb(prev),
+                                           nxt=None if nxt is None else self._rgb(nxt), gaps=gaps,
                                            keys=tuple(None if f is None else _key(f) for f in (prev, a, b, nxt)))
             pictures.update((k, p) for (k, _), p in zip(wanted, made))
         out = []
@@ -164,7 +165,7 @@ class FrameRate(Stage):
                 meta["interpolated"] = True
                 image = pictures[k]
             else:
-                image = a.rgb()
+                image = self._rgb(a)
             if k == 0 and c > 0 and cuts[c - 1]:
                 meta["cut"] = True
             elif k > 0:
@@ -175,7 +176,7 @@ class FrameRate(Stage):
 
     def _analyse(self, frames, at_start, at_end) -> tuple[list[bool], list[bool]]:
         """Scene cuts and holds of every consecutive pair of the window."""
-        thumbs = [self._remembered(("thumb", _key(f)), lambda f=f: duplicates.thumbnail(f.rgb())) for f in frames]
+        thumbs = [self._remembered(("thumb", _key(f)), lambda f=f: duplicates.thumbnail(self._rgb(f))) for f in frames]
         pairs = list(zip(frames, frames[1:]))
         cuts = [self._remembered(("cut", _key(f), _key(g)), is_cut, thumbs[j], thumbs[j + 1])
                 for j, (f, g) in enumerate(pairs)]
@@ -210,6 +211,18 @@ class FrameRate(Stage):
             gaps = (gaps[0], float((retime(nxt.time) - retime(frames[e + 1].time)) / span))
         return prev, nxt, gaps
 
+    def _rgb(self, frame: Frame) -> np.ndarray:
+        """``frame.rgb()``, converted once for the few windows that share the frame (a view when the
+        picture is float32 already). Callers must not write to it."""
+        if frame.image.dtype == np.float32:
+            return frame.rgb()
+        key = ("rgb", _key(frame))
+        if key not in self._pictures:
+            self._pictures[key] = frame.rgb()
+            while len(self._pictures) > self.before + self.after + 1:
+                self._pictures.popitem(last=False)
+        return self._pictures[key]
+
     def _remembered(self, key, make, *args):
         if key not in self._memo:
             self._memo[key] = make(*args)
@@ -219,6 +232,7 @@ class FrameRate(Stage):
 
     def close(self) -> None:
         self._memo.clear()
+        self._pictures.clear()
         close = getattr(self.engine, "close", None)
         if close is not None:
             close()
