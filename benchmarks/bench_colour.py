@@ -266,10 +266,10 @@ def part_flicker(tmp: Path) -> None:
     key = run_stage(Colourise(hints=HERE / "data" / "frames_002_hints.json", radius=0), frames[0].rgb())
     Image.fromarray((key * 255 + 0.5).astype(np.uint8)).save(key_path)
     assert hint_io.read_hints(HERE / "data" / "frames_002_hints.json").frames() == [0]
-    results = {}
+    results, outputs = {}, {}
     for radius in (0, 6):
         start = time.perf_counter()
-        out = [f.image for f in apply_stage(Colourise(references=[key_path], radius=radius), frames)]
+        out = outputs[radius] = [f.image for f in apply_stage(Colourise(references=[key_path], radius=radius), frames)]
         results[radius] = (_flicker(out, 320), _flicker(out, None), (time.perf_counter() - start) / len(frames))
     print(f"\nTemporal flicker, frames_002 ({len(frames)} frames, 640×480) coloured from one reference "
           "(keyframe 1000 coloured by hints)")
@@ -280,6 +280,28 @@ def part_flicker(tmp: Path) -> None:
         print(f"| {name} | {a:.3f} | {b:.3f} | {s:.2f} |")
     print(f"\nflicker ratio (alone / temporal): {results[0][0] / results[6][0]:.2f}× at 320 px, "
           f"{results[0][1] / results[6][1]:.2f}× at full size")
+    middle = slice(len(frames) // 2 - 6, len(frames) // 2 + 7)
+    carried = _carried(frames[middle], outputs[6][len(frames) // 2])
+    print(f"\nFloor, frames {middle.start}–{middle.stop - 1} at 320 px: each alone "
+          f"{_flicker(outputs[0][middle], 320):.3f}, temporal {_flicker(outputs[6][middle], 320):.3f}, the middle "
+          f"frame's temporal chroma carried along the stage's own flow to the others {_flicker(carried, 320):.3f}")
+
+
+def _carried(frames: list[Frame], rgb: np.ndarray) -> list[np.ndarray]:
+    """The chroma of the middle frame's output carried to every frame along the stage's chained flow
+    (at the stage's working size) under each frame's own luminance: colour that never changes except by
+    motion, so its flicker is what the metric reads from grain, upsampling and flow error alone."""
+    from bian.colour import temporal
+    from bian.stages.colourise import _lumas
+
+    lumas = [_lumas(f.image) for f in frames]
+    small = [L for _, L in lumas]
+    h, w = small[0].shape
+    ab = cv2.resize(lab.rgb_to_lab(rgb)[..., 1:], (w, h), interpolation=cv2.INTER_AREA)
+    center = len(frames) // 2
+    to_center = temporal.chains_to(lambda a, b: flow.flow(small[a], small[b]), center, len(frames))
+    return [lab.merge(L, propagate.upsample(L, ab if k == center else flow.warp(ab, to_center[k])))
+            for k, (L, _) in enumerate(lumas)]
 
 
 def _timestamps(path: Path) -> list[Fraction]:
