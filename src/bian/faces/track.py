@@ -14,7 +14,6 @@ motion without lag, and at the ends of a track (or of a window) it does not pull
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .align import apply, similarity
 from .face import Face, box_iou, points5_from_68
@@ -23,6 +22,8 @@ from .face import Face, box_iou, points5_from_68
 def link(faces_per_frame: list[list[Face]], cuts: list[bool] | None = None, min_iou: float = 0.25,
          max_gap: int = 2) -> list[list[Face]]:
     """Copies of the faces with ``track_id`` set. ``cuts[i]`` True means frame i starts a new shot."""
+    from scipy.optimize import linear_sum_assignment  # here, not at the top: `bian` starts without scipy
+
     next_id = 0
     last: dict[int, tuple[int, Face]] = {}  # id → (frame index, face) where it was last seen
     out: list[list[Face]] = []

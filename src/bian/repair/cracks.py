@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from skimage.filters import sato
-from skimage.morphology import skeletonize
 
 from .motion import grey
 
@@ -36,6 +34,8 @@ def detect_cracks(rgb: np.ndarray, sensitivity: float = 0.5, max_width: int = 3,
     response = luma - cv2.morphologyEx(luma, cv2.MORPH_OPEN, disk)
     spread = 1.4826 * float(np.median(np.abs(response - np.median(response))))
     low = scale * max(4.0 * spread, 0.06)
+    from skimage.filters import sato  # here, not at the top: `bian` loads this module at start-up
+
     ridge = sato(luma, sigmas=(1.0, 1.5), black_ridges=False)
     candidates = _hysteresis(np.where(ridge > 0.5 * low, response, 0.0), low, 2.0 * low)
     found = _line_like(candidates, min_len, max_width)
@@ -57,6 +57,8 @@ def _line_like(candidates: np.ndarray, min_length: int, max_width: int) -> np.nd
     count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
     if count <= 1:
         return np.zeros(candidates.shape, bool)
+    from skimage.morphology import skeletonize
+
     skeleton = skeletonize(candidates)
     length = np.bincount(labels[skeleton], minlength=count)
     area = np.bincount(labels.ravel(), minlength=count)
