@@ -18,7 +18,7 @@ from PIL import Image
 from ..errors import OutputError
 from ..frame import Frame, quantise
 from ..media.encode import SegmentWriter, choose_settings
-from ..media.atomic import partial_path
+from ..media.atomic import written
 from ..media.mux import KEEP_TIMESTAMPS
 
 GIF_SUFFIX = ".gif"
@@ -55,15 +55,14 @@ def write_video(frames: Iterable[np.ndarray], times: list[Fraction], output: Pat
 
 
 def _add_audio(video: Path, source: Path, output: Path, end: Fraction) -> list[str]:
-    partial = partial_path(output)
     try:
         with av.open(os.fspath(video)) as vid, av.open(os.fspath(source)) as src:
             if not src.streams.audio:
                 notes = [f"{source.name} has no audio track: the animation is silent"]
                 os.replace(video, output)
                 return notes
-            with av.open(os.fspath(partial), "w", format=vid.format.name.split(",")[0],
-                         options=KEEP_TIMESTAMPS) as out:
+            with written(output) as partial, av.open(os.fspath(partial), "w", format=vid.format.name.split(",")[0],
+                                                     options=KEEP_TIMESTAMPS) as out:
                 v_out = out.add_stream_from_template(vid.streams.video[0])
                 audio = src.streams.audio[0]
                 name = audio.codec_context.name
@@ -82,13 +81,8 @@ def _add_audio(video: Path, source: Path, output: Path, end: Fraction) -> list[s
                         break
                     packet.stream = a_out
                     out.mux(packet)
-        os.replace(partial, output)
     except av.error.FFmpegError as exc:
-        partial.unlink(missing_ok=True)
         raise OutputError(f"cannot write the video with audio ({exc})", output, "try a .mkv output") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
     return []
 
 
@@ -157,12 +151,10 @@ class GifWriter:
         notes = []
         if abs(delay - 1000 / self.fps) > 1:
             notes.append(f"GIF frame delays are in 1/100 s: {self.fps:g} fps plays at {1000 / delay:g} fps")
-        partial = partial_path(self.output)
         try:
-            self.images[0].save(partial, format="GIF", save_all=True, append_images=self.images[1:],
-                                duration=delay, loop=0, disposal=1, optimize=False)
-            os.replace(partial, self.output)
+            with written(self.output) as partial:
+                self.images[0].save(partial, format="GIF", save_all=True, append_images=self.images[1:],
+                                    duration=delay, loop=0, disposal=1, optimize=False)
         except OSError as exc:
-            partial.unlink(missing_ok=True)
             raise OutputError(f"cannot write GIF ({exc})", self.output, "check the folder is writable") from None
         return notes
