@@ -172,7 +172,8 @@ def write_image(frame: Frame, info: ImageInfo, path: Path, grey: bool) -> list[s
             else:
                 _write_8bit(pixels, info, fmt, partial)
     except OSError as exc:
-        raise OutputError(f"cannot write image ({_reason(exc)})", path, "check the folder exists and is writable") from None
+        raise OutputError(f"cannot write image ({_reason(exc)})", path,
+                          "check the folder exists and is writable") from None
     return notes
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import av
 
 from ..errors import OutputError
-from .tempo import Tempo
 from .atomic import written
+from .tempo import Tempo
 from .video import VideoInfo
 
 KEEP_TIMESTAMPS = {"avoid_negative_ts": "disabled"}

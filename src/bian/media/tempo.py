@@ -80,8 +80,8 @@ def lead_seconds(rate: int, steps: tuple[float, ...]) -> float:
 class Tempo:
     """Decoded frames of an audio ``stream`` in, the same sound ``speed`` times as fast out, timed from
     the first input frame's time divided by ``speed`` and lasting exactly the input's length (as the
-    stream states it, else as decoded) divided by ``speed``, to the sample. Call with a frame, then once with None to flush; each call returns
-    the frames ready."""
+    stream states it, else as decoded) divided by ``speed``, to the sample. Call with a frame, then
+    once with None to flush; each call returns the frames ready."""
 
     def __init__(self, stream, speed: Fraction):
         self.speed = Fraction(speed)
