@@ -7,7 +7,10 @@ import av
 import numpy as np
 import pytest
 
+from av.video.frame import PictureType
+
 import bian
+from bian.media.video import VideoReader, probe_video
 from media_factory import (audio_packet_hash, audio_seconds, ffmpeg, frame_hashes, need_ffmpeg, pattern_video, streams, vfr_video,
                            video_times)
 
@@ -170,3 +173,35 @@ def test_cli_prints_json_summary(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["frames_out"] == 25 and summary["size"] == [64, 48]
     assert summary["stages"][0]["name"] == "resize"
+
+
+def test_untouched_frames_are_encoded_as_decoded(tmp_path):
+    """Frames no stage changes reach the encoder as decoded: lossless H.264 (CRF 0) gives back the source's
+    YUV planes exactly (a YUV → RGB → YUV round trip rounds them), and the all-intra source's frame types
+    do not force the output's."""
+    src = pattern_video(tmp_path / "in.mp4", seconds=1, audio=None,
+                        extra=("-c:v", "libx264", "-g", "1", "-pix_fmt", "yuv420p"))
+    out = tmp_path / "out.mp4"
+    bian.restore(src, out, crf=0)
+
+    def planes(path):
+        with av.open(str(path)) as c:
+            return [(f.to_ndarray(format="yuv420p"), f.pict_type) for f in c.decode(video=0)]
+
+    got, want = planes(out), planes(src)
+    assert len(got) == len(want) == 25
+    assert all(np.array_equal(g, w) for (g, _), (w, _) in zip(got, want))
+    assert sum(t != PictureType.I for _, t in got) >= 20
+
+
+def test_frame_keeps_its_decoded_picture_until_pixels_change(tmp_path):
+    src = pattern_video(tmp_path / "in.mp4", seconds=0.2, audio=None)
+    frame = next(VideoReader(probe_video(src)).frames())
+    assert frame.source is not None and frame.__dict__["_image"] is None  # not converted yet
+    later = frame.replace(time=frame.time + 1)
+    assert later.source is frame.source and later.__dict__["_image"] is None
+    assert (later.width, later.height) == (320, 240)
+    assert later.image.shape == (240, 320, 3) and later.image.dtype == np.uint8  # converted on first read
+    changed = later.replace(image=later.rgb() * 0.5)
+    assert changed.source is None
+    assert np.abs(changed.image - later.rgb() * 0.5).max() == 0

@@ -3,6 +3,10 @@
 An image is a video of one frame. Pixels are RGB, height × width × 3:
 ``uint8`` (0..255) or ``uint16`` (0..65535) as decoded, ``float32`` (0..1) once a stage has
 worked on them. Stages read :meth:`Frame.rgb` and return float32; the writer quantises once.
+
+A decoded video frame keeps its decoded picture (``source``) and becomes RGB only when something reads
+``image``: a frame no stage changes goes to the encoder as decoded, without a YUV → RGB → YUV round
+trip that costs time and rounds every pixel twice.
 """
 from __future__ import annotations
 
@@ -13,10 +17,26 @@ from fractions import Fraction
 import numpy as np
 
 
+class _Pixels:
+    """``Frame.image``: converted from ``Frame.source`` on first read; setting new pixels drops the source."""
+
+    def __get__(self, frame, owner=None):
+        if frame is None:
+            raise AttributeError("image")  # tells dataclass the field has no default
+        pixels = frame.__dict__["_image"]
+        if pixels is None:
+            pixels = frame.__dict__["_image"] = frame.source.pixels()
+        return pixels
+
+    def __set__(self, frame, pixels) -> None:
+        frame.__dict__["_image"] = pixels
+        frame.__dict__["source"] = None
+
+
 @dataclass
 class Frame:
-    image: np.ndarray
-    """H×W×3 RGB; uint8, uint16 or float32 in [0, 1]."""
+    image: np.ndarray = _Pixels()
+    """H×W×3 RGB; uint8, uint16 or float32 in [0, 1]. None with a ``source``: converted when read."""
     time: Fraction
     """Presentation time in seconds, exact (from the stream's time base, never from an assumed rate)."""
     duration: Fraction
@@ -27,14 +47,16 @@ class Frame:
     """Optional H×W transparency in the same dtype convention as ``image``."""
     meta: dict = field(default_factory=dict)
     """Per-frame notes stages leave for later stages (e.g. ``"cut": True`` on the first frame of a shot)."""
+    source: object = field(default=None, repr=False, compare=False)
+    """The decoded picture ``image`` is an exact conversion of (:class:`bian.media.video.Decoded`), or None."""
 
     @property
     def height(self) -> int:
-        return self.image.shape[0]
+        return self.source.height if self.__dict__["_image"] is None else self.image.shape[0]
 
     @property
     def width(self) -> int:
-        return self.image.shape[1]
+        return self.source.width if self.__dict__["_image"] is None else self.image.shape[1]
 
     def rgb(self) -> np.ndarray:
         """The pixels as float32 RGB in [0, 1] (a view when already float32)."""
@@ -44,8 +66,13 @@ class Frame:
         return None if self.alpha is None else to_float(self.alpha)
 
     def replace(self, **changes) -> "Frame":
-        """A copy with some fields changed; ``meta`` is copied so stages never share it."""
+        """A copy with some fields changed; ``meta`` is copied so stages never share it. New pixels drop
+        the decoded source; other changes keep it (and leave the pixels unconverted)."""
         changes.setdefault("meta", dict(self.meta))
+        if "image" in changes:
+            changes.setdefault("source", None)
+        else:
+            changes["image"] = self.__dict__["_image"]
         return dataclasses.replace(self, **changes)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.frame import PictureType
 
 from ..errors import OptionError, OutputError
 from ..frame import Frame, quantise
@@ -119,14 +120,18 @@ class SegmentWriter:
 
     def write(self, frame: Frame) -> None:
         s = self.settings
-        dtype = np.uint16 if s.high_bit else np.uint8
-        image = quantise(frame.image, dtype)
-        if image.shape[:2] != (s.height, s.width):
-            raise OutputError(f"frame {frame.index} is {image.shape[1]}×{image.shape[0]}, the video is "
+        if (frame.width, frame.height) != (s.width, s.height):
+            raise OutputError(f"frame {frame.index} is {frame.width}×{frame.height}, the video is "
                               f"{s.width}×{s.height}", self.path, "a stage changed the size mid-stream")
-        av_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self._in_format)
-        av_frame = av_frame.reformat(format=s.pix_fmt, dst_colorspace=s.colorspace or None,
-                                     dst_color_range=s.color_range or None)
+        decoded = frame.source.picture if frame.source is not None else None
+        if decoded is not None and decoded.format.name == s.pix_fmt:
+            av_frame = decoded
+            av_frame.pict_type = PictureType.NONE  # the decoder's frame types must not force the encoder's
+        else:
+            image = quantise(frame.image, np.uint16 if s.high_bit else np.uint8)
+            av_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self._in_format)
+            av_frame = av_frame.reformat(format=s.pix_fmt, dst_colorspace=s.colorspace or None,
+                                         dst_color_range=s.color_range or None)
         av_frame.pts = round(frame.time / s.time_base)
         av_frame.time_base = s.time_base
         self.container.mux(self.stream.encode(av_frame))

@@ -232,11 +232,31 @@ class VideoReader:
                 yield pending
 
     def _convert(self, av_frame, time, index, tb, fallback) -> Frame:
-        image = av_frame.to_ndarray(format=self._format)
-        if self._k:
-            image = np.ascontiguousarray(np.rot90(image, self._k))
         duration = av_frame.duration * tb if av_frame.duration else fallback
-        return Frame(image=image, time=time, duration=duration, index=index)
+        if self._k:
+            image = np.ascontiguousarray(np.rot90(av_frame.to_ndarray(format=self._format), self._k))
+            return Frame(image=image, time=time, duration=duration, index=index)
+        return Frame(image=None, time=time, duration=duration, index=index,
+                     source=Decoded(av_frame, self._format))
+
+
+class Decoded:
+    """A decoded picture as it left the decoder, with the RGB format it converts to on demand."""
+
+    def __init__(self, picture: av.VideoFrame, rgb_format: str):
+        self.picture = picture
+        self.rgb_format = rgb_format
+
+    @property
+    def width(self) -> int:
+        return self.picture.width
+
+    @property
+    def height(self) -> int:
+        return self.picture.height
+
+    def pixels(self) -> np.ndarray:
+        return self.picture.to_ndarray(format=self.rgb_format)
 
 
 def _check_complete(info: VideoInfo, last_time: Fraction | None) -> None:
