@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bian.repair import dust, film, lines, motion
+from bian.repair import dust, film, inpaint, lines, motion
 
 
 def _texture(h, w, seed=0):
@@ -89,6 +89,49 @@ def test_dark_gate_border_at_the_side_is_not_a_scratch():
     found = lines.detect_line_scratches(frame)
     assert not found[:, 90:].any()
     assert found[:, 60:62].mean() > 0.9
+
+
+def _lettered(h=120, w=100, seed=9, stop=52):
+    """A light, gently textured sign crossed by dark horizontal strokes 4 rows tall every 20 rows, from
+    column 30 to ``stop`` (letters' strokes a scratch can run along or across)."""
+    frame = 0.55 + 0.5 * (_texture(h, w, seed) - 0.2)
+    for top in range(8, h - 4, 20):
+        frame[top:top + 4, 30:stop] = 0.15
+    return frame
+
+
+def test_scratch_along_dark_strokes_is_found_over_its_whole_length():
+    frame = _lettered()
+    clean = frame.copy()
+    frame[:, 52:55] = np.clip(frame[:, 52:55] - 0.3, 0, 1)  # dark scratch touching the strokes' ends
+    truth = np.abs(frame - clean) > 0.04
+    found = lines.detect_line_scratches(frame)
+    near = cv2.dilate(truth.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert (found & truth).sum() >= 0.9 * truth.sum()
+    assert (found & ~near).sum() == 0
+
+
+def test_outline_of_an_object_is_not_a_scratch():
+    frame = _texture(120, 100, seed=10)
+    frame[:, :50] *= 0.4  # a dark wall left of a bright one: a corner,
+    frame[:, 50:52] = 0.05  # marked by a thin dark line down its whole height
+    assert not lines.detect_line_scratches(frame).any()
+
+
+def test_scratch_removal_keeps_the_detail_under_it():
+    grain = np.random.default_rng(12).normal(0, 0.03, (120, 100)).astype(np.float32)  # no fill can guess it
+    frame = np.repeat(np.clip(_lettered(seed=11, stop=90) + grain, 0, 1)[..., None], 3, axis=2)
+    clean = frame.copy()
+    profile = np.float32([0.4, 1.0, 0.4])
+    strength = 0.25 * (1 + 0.3 * np.sin(np.arange(120) / 12))  # varies slowly down the scratch
+    frame[:, 69:72] = np.clip(frame[:, 69:72] - strength[:, None, None] * profile[None, :, None], 0, 1)
+    mask = np.zeros(frame.shape[:2], bool)
+    mask[:, 68:73] = True
+    fill = inpaint.sparse_fill(frame, mask)
+    out = lines.remove_line_scratches(frame, mask, fill)
+    error_fill = np.abs(fill - clean)[mask].mean()
+    assert np.abs(out - clean)[mask].mean() < 0.7 * error_fill
+    assert np.array_equal(out[~mask], frame[~mask])
 
 
 def test_still_frame_fallback_finds_an_isolated_speck_only():

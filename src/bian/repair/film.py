@@ -42,9 +42,10 @@ def repair_frame(current: np.ndarray, neighbours: list[np.ndarray], sensitivity:
         blind = cv2.dilate(damaged.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
         rewarped = [dust.compensate(current, n, motion.fill_flow(c.flow, blind)) for n, c in zip(neighbours, comps)]
         out, _ = dust.fill_from_neighbours(spatial, rewarped, found & ~scratched, spatial)
-    # A line scratch sits in the neighbours too, at the same place: fill it from beside, in the frame.
+    # A line scratch sits in the neighbours too, at the same place: take it off within the frame.
     if scratched.any():
-        out = np.where(scratched[..., None], inpaint.sparse_fill(out, scratched), out)
+        fill = inpaint.sparse_fill(out, scratched)
+        out = np.where(scratched[..., None], lines.remove_line_scratches(current, scratched, fill), out)
     return out.astype(np.float32), damaged
 
 

@@ -6,17 +6,29 @@ or valley across the image row that keeps its sign and strength down a long run 
 picture content rarely does. Detection: a horizontal top-hat (what a 1×7 opening or closing
 removes) isolates ridges narrower than 7 px; its mean down a tall window, compared with the columns
 beside it, marks columns carrying a scratch; pixels of those columns whose own response is clear form
-the mask.
+the mask. Rows where the scratch runs along a letter's stroke or an edge of its own polarity cannot
+show it and do not count against it, but the picture must go on across the line in many rows: an
+object's outline is no scratch.
+
+Removal (:func:`remove_line_scratches`) subtracts the scratch's slowly varying shift and keeps the
+picture's detail under it, rather than painting the column over from beside.
 
 Luma in: float32 H×W in [0, 1].
 """
 from __future__ import annotations
+
+import warnings
 
 import cv2
 import numpy as np
 
 _WIDTH = 7
 """Scratches up to about 4 px wide pass through a 1×7 opening; wider structures are picture content."""
+_ACROSS = 5
+"""Distance (px) either side of a line at which the picture beside it is compared."""
+_FLAT = 0.4
+"""Largest 3×3 Sobel gradient (|x| + |y|, about a step of 0.1 between neighbouring pixels) for picture to
+count as flat."""
 
 
 def detect_line_scratches(luma: np.ndarray, sensitivity: float = 0.5, min_length: float = 0.6) -> np.ndarray:
@@ -37,13 +49,23 @@ def detect_line_scratches(luma: np.ndarray, sensitivity: float = 0.5, min_length
     padded = cv2.copyMakeBorder(luma, 0, 0, 4, 4, cv2.BORDER_REPLICATE)
     step = np.abs(padded[:, 8:] - padded[:, :-8])
     step = cv2.dilate(cv2.blur(step, (1, run), borderType=cv2.BORDER_REFLECT), np.ones((1, 9), np.uint8))
+    # The picture's difference across the line, clear of a scratch's shoulders.
+    far = cv2.copyMakeBorder(luma, 0, 0, _ACROSS, _ACROSS, cv2.BORDER_REPLICATE)
+    jump = np.abs(far[:, 2 * _ACROSS:] - far[:, :-2 * _ACROSS])
     opened = cv2.morphologyEx(luma, cv2.MORPH_OPEN, kernel)
     closed = cv2.morphologyEx(luma, cv2.MORPH_CLOSE, kernel)
-    # A bright scratch cannot show on white nor a dark one on black: such rows are no evidence against.
-    for response, shows in ((luma - opened, (opened < 0.85).astype(np.float32)),
-                            (closed - luma, (closed > 0.15).astype(np.float32))):
+    # Brighter (darker) than the brighter (darker) of the pixels 4 px to either side.
+    left = np.pad(luma, ((0, 0), (4, 0)), mode="edge")[:, :-4]
+    right = np.pad(luma, ((0, 0), (0, 4)), mode="edge")[:, 4:]
+    for response, side, shows in ((luma - opened, luma - np.minimum(left, right), opened < 0.85),
+                                  (closed - luma, np.maximum(left, right) - luma, closed > 0.15)):
         noise = 1.4826 * float(np.median(np.abs(response - np.median(response))))
         pixel = scale * max(3.0 * noise, 0.03)
+        # A bright scratch cannot show on white nor a dark one on black; nor where it runs along a
+        # structure of its own polarity (the stroke of a letter it crosses): it then stands out on one
+        # side only. Such rows are no evidence against it.
+        hidden = (response <= pixel) & (side > pixel)
+        shows = (shows & ~hidden).astype(np.float32)
         support = cv2.blur(shows, (1, run), borderType=cv2.BORDER_CONSTANT)
         seen = np.maximum(support, 1e-3)
         # Mean response down a window of ``run`` rows, minus the same for the columns beside it
@@ -54,11 +76,59 @@ def detect_line_scratches(luma: np.ndarray, sensitivity: float = 0.5, min_length
         # Most rows of the window that could show it must carry the ridge, not a few very strong ones.
         hits = cv2.blur(((response > pixel) * shows).astype(np.float32), (1, run), borderType=cv2.BORDER_CONSTANT)
         steady = (hits / seen > 0.85) & (support > 0.8)
-        line = strong & steady & (column > 0.5 * step)
+        # A scratch lies across the picture, which goes on unchanged on both sides of it in many rows;
+        # an object's outline (a wall's corner, a door post) has different picture on its two sides.
+        across = cv2.blur((jump < 0.5 * column).astype(np.float32), (1, run), borderType=cv2.BORDER_REFLECT)
+        line = strong & steady & (across > 0.4) & (column > 0.5 * step)
         # Within half a kernel of the picture's side a ridge has one side only: the gate's border.
         line[:, :_WIDTH // 2 + 1] = line[:, -(_WIDTH // 2 + 1):] = False
         # A window centred on a detected run covers ``run`` rows: spread the decision over all of them.
         line = cv2.dilate(line.astype(np.uint8), np.ones((run, 1), np.uint8)).astype(bool)
-        found |= line & (response > 0.5 * pixel)
+        found |= line & ((response > 0.5 * pixel) | (hidden & (side > 0.5 * pixel)))
     # Scratches are soft-edged: include the 1 px shoulders, where the damage is faint but real.
     return cv2.dilate(found.astype(np.uint8), np.ones((1, 3), np.uint8)).astype(bool)
+
+
+def remove_line_scratches(image: np.ndarray, mask: np.ndarray, fill: np.ndarray, window: int = 31) -> np.ndarray:
+    """``image`` (float32 H×W×C in [0, 1]) with the line scratches under ``mask`` (bool H×W) taken off.
+
+    A scratch shifts the picture under it by an amount that varies slowly down its length, and the
+    picture's own detail survives beneath (Kokaram 1996 models it as additive). So the shift is
+    estimated per column as the running median, down ``window`` rows of the mask, of the image minus a
+    spatial ``fill`` (float32 H×W×C, the picture guessed from beside the scratch: wrong on single rows
+    where the scratch crosses an edge, right in most) and subtracted, keeping the detail under it.
+    Where the damaged value is pinned at black or white, the detail is lost: the fill is used, held
+    within what the shift allows.
+    """
+    out = image.copy()
+    columns = np.nonzero(mask.any(axis=0))[0]
+    if columns.size == 0:
+        return out
+    half = window // 2
+    # The fill is trusted where the picture around it is flat (no edge within a few pixels).
+    luma = fill @ np.float32([0.299, 0.587, 0.114]) if fill.ndim == 3 else fill
+    luma = cv2.GaussianBlur(luma, (0, 0), 1.5)  # grain is no edge
+    edges = np.abs(cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3))
+    flat = cv2.dilate(edges, np.ones((3, 13), np.uint8)) < _FLAT
+    diff = np.where(mask[:, columns, None], image[:, columns] - fill[:, columns], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows lie outside the mask
+        # Short windows follow the shift's changes; longer ones bridge stretches with no flat picture.
+        trusted = np.where(flat[:, columns, None], diff, np.nan)
+        shift = _running_median(trusted, half // 2)
+        for values, reach in ((trusted, half), (trusted, 2 * half), (diff, half)):
+            shift = np.where(np.isnan(shift), _running_median(values, reach), shift)
+    damaged = image[:, columns]
+    estimate = damaged - shift
+    lost = (damaged < 0.02) | (damaged > 0.98)
+    low, high = np.minimum(damaged, estimate), np.maximum(damaged, estimate)
+    estimate = np.where(lost, np.clip(fill[:, columns], low, high), estimate)
+    inside = mask[:, columns, None]
+    out[:, columns] = np.where(inside, np.clip(estimate, 0.0, 1.0), damaged)
+    return out
+
+
+def _running_median(values: np.ndarray, half: int) -> np.ndarray:
+    """Median down axis 0 over ``2 * half + 1`` rows, ignoring NaN."""
+    padded = np.pad(values, ((half, half),) + ((0, 0),) * (values.ndim - 1), constant_values=np.nan)
+    return np.nanmedian(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=0), axis=-1)
