@@ -94,9 +94,10 @@ def remove_line_scratches(image: np.ndarray, mask: np.ndarray, fill: np.ndarray,
 
     A scratch shifts the picture under it by an amount that varies slowly down its length, and the
     picture's own detail survives beneath (Kokaram 1996 models it as additive). So the shift is
-    estimated per column as the running median, down ``window`` rows of the mask, of the image minus a
-    spatial ``fill`` (float32 H×W×C, the picture guessed from beside the scratch: wrong on single rows
-    where the scratch crosses an edge, right in most) and subtracted, keeping the detail under it.
+    estimated per column as the running median of the image minus a spatial ``fill`` (float32 H×W×C,
+    the picture guessed from beside the scratch: wrong where the scratch crosses an edge, right on flat
+    picture) over the flat rows of the mask within ``window // 2`` rows (``window`` or twice that where
+    there are none), and subtracted, keeping the detail under it.
     Where the damaged value is pinned at black or white, the detail is lost: the fill is used, held
     within what the shift allows.
     """
