@@ -98,7 +98,7 @@ def run_bian(kept: list[np.ndarray], step: int) -> tuple[dict[int, np.ndarray], 
     cpu, wall = time.process_time(), time.perf_counter()
     out = {}
     for f in apply_stage(stage, frames):
-        out[int(f.time * RATE * step)] = np.clip(f.image * 255 + 0.5, 0, 255).astype(np.uint8)
+        out[int(f.time * RATE * step)] = cv2.convertScaleAbs(f.image, alpha=255.0)  # rounded, saturated
     return out, time.perf_counter() - wall, time.process_time() - cpu
 
 

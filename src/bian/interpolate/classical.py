@@ -44,14 +44,16 @@ _DOUBT = 2.0
 class FlowInterpolator:
     """Optical-flow interpolation. Pictures are float32 RGB H×W×3 in [0, 1]; results likewise.
 
-    ``motion_size``: the longest side motion is estimated at (larger is slower and finds finer motion).
-    Flows between frames given ``keys`` are remembered for the next few calls, so a sliding window
-    computes each flow once; the results are the same with or without keys.
+    Motion is estimated on a copy at half the picture's size, its longest side at most
+    ``motion_size`` (larger is slower and finds finer motion). At full size DIS's small patches match
+    grain and coding noise as much as the picture, so half size loses nothing and takes a quarter of
+    the time. Flows between frames given ``keys`` are remembered for the next few calls, so a sliding
+    window computes each flow once; the results are the same with or without keys.
     """
 
     name = "flow"
 
-    def __init__(self, motion_size: int = 320, remember: int = 8):
+    def __init__(self, motion_size: int = 320, remember: int = 12):
         self.motion_size = motion_size
         self._memo: OrderedDict = OrderedDict()
         self._remember = remember
@@ -120,15 +122,17 @@ class FlowInterpolator:
 
     def _working(self, rgb: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]
-        scale = max(h, w) / self.motion_size
-        if scale > 1:
+        scale = max(max(h, w) / self.motion_size, 2.0)
+        if min(h, w) / scale >= 16:
             rgb = cv2.resize(rgb, (max(8, round(w / scale)), max(8, round(h / scale))), interpolation=cv2.INTER_AREA)
         return motion.luma_u8(rgb)
 
     def _remembered(self, key, make, *args):
         if None in key:
             return make(*args)
-        if key not in self._memo:
+        if key in self._memo:
+            self._memo.move_to_end(key)
+        else:
             self._memo[key] = make(*args)
             while len(self._memo) > self._remember:
                 self._memo.popitem(last=False)
