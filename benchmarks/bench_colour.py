@@ -50,7 +50,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from bian.colour import flow, lab, propagate  # noqa: E402
 from bian.frame import Frame  # noqa: E402
 from bian.pipeline.runner import apply_stage  # noqa: E402
-from bian.stages.colourise import Colourise  # noqa: E402
+from bian.stages.colourise import OPTIONS, Colourise  # noqa: E402
 
 PngImagePlugin.MAX_TEXT_CHUNK = 1 << 26  # interp/one.png carries a large text chunk
 DATA = HERE.parents[1] / "shared" / "data"
@@ -256,35 +256,78 @@ def _flicker(outputs: list[np.ndarray], size: int | None) -> float:
     return float(np.mean(values))
 
 
-def part_flicker(tmp: Path) -> None:
-    from bian.colour import hints as hint_io
-
+def _frames_002(deflicker: bool) -> list[Frame]:
     files = sorted((DATA / "film" / "frames_002").glob("*.png"))
     frames = [Frame(np.asarray(Image.open(p).convert("RGB")), Fraction(i, 25), Fraction(1, 25), i)
               for i, p in enumerate(files)]
-    key_path = tmp / "keyframe.png"
-    key = run_stage(Colourise(hints=HERE / "data" / "frames_002_hints.json", radius=0), frames[0].rgb())
-    Image.fromarray((key * 255 + 0.5).astype(np.uint8)).save(key_path)
+    if deflicker:
+        from bian.stages.deflicker import Deflicker
+
+        frames = [f.replace(image=(np.clip(f.image, 0, 1) * 255 + 0.5).astype(np.uint8))
+                  for f in apply_stage(Deflicker(), frames)]
+    return frames
+
+
+def part_flicker(tmp: Path, radius: int) -> None:
+    from bian.colour import hints as hint_io
+
     assert hint_io.read_hints(HERE / "data" / "frames_002_hints.json").frames() == [0]
-    results, outputs = {}, {}
-    for radius in (0, 6):
-        start = time.perf_counter()
-        out = outputs[radius] = [f.image for f in apply_stage(Colourise(references=[key_path], radius=radius), frames)]
-        results[radius] = (_flicker(out, 320), _flicker(out, None), (time.perf_counter() - start) / len(frames))
-    print(f"\nTemporal flicker, frames_002 ({len(frames)} frames, 640×480) coloured from one reference "
-          "(keyframe 1000 coloured by hints)")
-    print("| method | flicker at 320 px | flicker at full size | s/frame |")
-    print("|---|---:|---:|---:|")
-    for radius, name in ((0, "each frame on its own (radius 0)"), (6, "bian temporal (radius 6)")):
-        a, b, s = results[radius]
-        print(f"| {name} | {a:.3f} | {b:.3f} | {s:.2f} |")
-    print(f"\nflicker ratio (alone / temporal): {results[0][0] / results[6][0]:.2f}× at 320 px, "
-          f"{results[0][1] / results[6][1]:.2f}× at full size")
-    middle = slice(len(frames) // 2 - 6, len(frames) // 2 + 7)
-    carried = _carried(frames[middle], outputs[6][len(frames) // 2])
-    print(f"\nFloor, frames {middle.start}–{middle.stop - 1} at 320 px: each alone "
-          f"{_flicker(outputs[0][middle], 320):.3f}, temporal {_flicker(outputs[6][middle], 320):.3f}, the middle "
-          f"frame's temporal chroma carried along the stage's own flow to the others {_flicker(carried, 320):.3f}")
+    for deflicker in (False, True):
+        frames = _frames_002(deflicker)
+        key_path = tmp / f"keyframe{int(deflicker)}.png"
+        key = run_stage(Colourise(hints=HERE / "data" / "frames_002_hints.json", radius=0), frames[0].rgb())
+        Image.fromarray((key * 255 + 0.5).astype(np.uint8)).save(key_path)
+        results, outputs = {}, {}
+        for r in (0, radius):
+            start = time.perf_counter()
+            out = outputs[r] = [f.image for f in apply_stage(Colourise(references=[key_path], radius=r), frames)]
+            results[r] = (_flicker(out, 320), _flicker(out, None), (time.perf_counter() - start) / len(frames))
+        source = "after bian's deflicker stage (as `--deflicker --colorize` runs)" if deflicker else "raw"
+        print(f"\nTemporal flicker, frames_002 ({len(frames)} frames, 640×480, {source}) coloured from one "
+              "reference (its first frame coloured by hints)")
+        print("| method | flicker at 320 px | flicker at full size | s/frame |")
+        print("|---|---:|---:|---:|")
+        for r, name in ((0, "each frame on its own (radius 0)"), (radius, f"bian temporal (radius {radius})")):
+            a, b, s = results[r]
+            print(f"| {name} | {a:.4f} | {b:.4f} | {s:.2f} |")
+        print(f"\nflicker ratio (alone / temporal): {results[0][0] / results[radius][0]:.2f}× at 320 px, "
+              f"{results[0][1] / results[radius][1]:.2f}× at full size")
+        if not deflicker:
+            middle = slice(len(frames) // 2 - 6, len(frames) // 2 + 7)
+            carried = _carried(frames[middle], outputs[radius][len(frames) // 2])
+            print(f"\nFloor, frames {middle.start}–{middle.stop - 1} at 320 px: each alone "
+                  f"{_flicker(outputs[0][middle], 320):.3f}, temporal {_flicker(outputs[radius][middle], 320):.3f}, "
+                  f"the middle frame's temporal chroma carried along the stage's own flow to the others "
+                  f"{_flicker(carried, 320):.3f}")
+
+
+def part_video_truth(tmp: Path, radius: int, count: int = 40) -> None:
+    """Colour kept right over time: real colour clips made grey, coloured from their own first frame,
+    each frame alone against the temporal stage, scored against the truth (so stability bought by
+    washing colour out would show as lower chroma PSNR and colourfulness)."""
+    import av
+
+    for name in ("animate/d0.mp4", "animate/driving.mp4"):
+        with av.open(str(DATA / name)) as c:
+            truth = [f.to_ndarray(format="rgb24").astype(np.float32) / 255
+                     for _, f in zip(range(count + 1), c.decode(video=0))]
+        ref_path = tmp / "truth_ref.png"
+        Image.fromarray((truth[0] * 255 + 0.5).astype(np.uint8)).save(ref_path)
+        truth = truth[1:]
+        grey = [Frame(grey_of(t), Fraction(i, 25), Fraction(1, 25), i) for i, t in enumerate(truth)]
+        rows = [("grey (luminance only)", [scores(g.image, t) for g, t in zip(grey, truth)], None)]
+        for r in (0, radius):
+            out = [f.image for f in apply_stage(Colourise(references=[ref_path], radius=r), grey)]
+            rows.append((f"bian reference, {'each frame alone' if r == 0 else f'temporal (radius {r})'}",
+                         [scores(o, t) for o, t in zip(out, truth)], _flicker(out, 320)))
+        print(f"\nKnown-answer video: {name}, frames 1–{count} made grey, coloured from frame 0 (means; "
+              f"truth's flicker {_flicker(truth, 320):.4f})")
+        print(f"| method | PSNR dB | chroma PSNR dB | SSIM | colourfulness (truth "
+              f"{np.mean([colourfulness(t) for t in truth]):.1f}) | flicker at 320 px |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for label, vals, fl in rows:
+            v = np.mean(vals, axis=0)
+            print(f"| {label} | {v[0]:.2f} | {v[1]:.2f} | {v[2]:.3f} | {v[3]:.1f} | {'' if fl is None else f'{fl:.4f}'} |")
 
 
 def _carried(frames: list[Frame], rgb: np.ndarray) -> list[np.ndarray]:
@@ -357,6 +400,8 @@ def part_video(tmp: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--part", choices=("all", "reference", "hints", "auto", "flicker", "video"), default="all")
+    parser.add_argument("--radius", type=int, default=next(o.default for o in OPTIONS if o.name == "colour_radius"),
+                        help="the temporal arm's colour radius (default: the stage's)")
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"shared data not found at {DATA}")
@@ -371,7 +416,8 @@ def main() -> None:
         if args.part in ("all", "auto"):
             part_auto(pictures)
         if args.part in ("all", "flicker"):
-            part_flicker(tmp)
+            part_flicker(tmp, args.radius)
+            part_video_truth(tmp, args.radius)
         if args.part in ("all", "video"):
             part_video(tmp)
 

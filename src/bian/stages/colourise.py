@@ -100,8 +100,8 @@ OPTIONS = [
     Option("saturation", _saturation, 1.0, "scale the added colour (0 grey .. 4; default 1)", metavar="S"),
     Option("render_size", _render_size, 512, "side of the square picture the colour network sees (multiple "
            "of 32; default 512; larger is slower and finer)", metavar="PX"),
-    Option("colour_radius", int_range("colour_radius", 0, 15), 6, "frames on each side whose colour is "
-           "carried along motion to steady the current one (0: each frame alone; default 6)", metavar="N"),
+    Option("colour_radius", int_range("colour_radius", 0, 15), 12, "frames on each side whose colour is "
+           "carried along motion to steady the current one (0: each frame alone; default 12)", metavar="N"),
 ]
 
 
@@ -111,7 +111,7 @@ def build(opts: dict, source) -> list:
         return []
     return [Colourise(references=refs, hints=hints, model=opts.get("colour_model", "auto"),
                       saturation=opts.get("saturation", 1.0), render_size=opts.get("render_size", 512),
-                      radius=opts.get("colour_radius", 6) if source.kind == "video" else 0,
+                      radius=opts.get("colour_radius", 12) if source.kind == "video" else 0,
                       device=opts.get("device", "auto"), precision=opts.get("precision", "auto"),
                       video=getattr(source, "path", None) if source.kind == "video" else None)]
 
@@ -142,7 +142,7 @@ class Colourise(Stage):
     makes_colour = True
 
     def __init__(self, references=(), hints: str | Path | None = None, model: str = "auto",
-                 saturation: float = 1.0, render_size: int = 512, radius: int = 6, device: str = "auto",
+                 saturation: float = 1.0, render_size: int = 512, radius: int = 12, device: str = "auto",
                  precision: str = "auto", video: str | Path | None = None):
         from ..colour import auto, hints as hint_io, reference
         from ..colour.lab import rgb_to_lab
