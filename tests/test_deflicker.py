@@ -7,7 +7,8 @@ from bian.errors import OptionError
 from bian.stages import deflicker as stage_module
 from bian.stages.base import Window
 from bian.stages.deflicker import Deflicker
-from bian.temporal.deflicker import run_of
+from bian.temporal.deflicker import run_of, trend_at
+from bian.temporal.trend import level_at
 
 
 def _means(frames):
@@ -57,6 +58,23 @@ def test_a_fade_is_kept():
     frames = (picture[None] * fade[:, None, None, None]).astype(np.float32)
     out = run(Deflicker(radius=10), frames)
     assert np.allclose(_means(out) / _means(frames), 1, atol=0.01)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exposure_settling_after_a_cut_is_followed(seed):
+    frames = np.arange(41)
+    settle = 0.5 * np.exp(-frames / 8)  # log brightness easing down over the first frames of a shot
+    levels = settle + np.log(np.random.default_rng(seed).uniform(0.85, 1.15, 41))
+    bent = np.array([trend_at(levels, c) for c in frames]) - settle
+    straight = np.array([float(level_at(levels, frames, c)) for c in frames]) - settle
+    assert np.sqrt(np.mean(bent ** 2)) < 0.75 * np.sqrt(np.mean(straight ** 2))
+
+
+def test_flicker_alone_gets_no_bent_trend():
+    for seed in range(5):
+        levels = np.log(np.random.default_rng(10 + seed).uniform(0.85, 1.15, 41))
+        assert [trend_at(levels, c) for c in (0, 20, 40)] == [float(level_at(levels, np.arange(41), c))
+                                                               for c in (0, 20, 40)]
 
 
 def test_cut_resets_the_window():
