@@ -2,7 +2,8 @@
 dlib (its HOG detector, 68-point predictor and face descriptor), which the engine does not use to check
 itself: it only uses the 68 landmarks of the source photo to build its rig.
 
-    python benchmarks/bench_animate.py [blink realblink smile identity jitter smooth driving speed sheet] [--photos a.png,h.png]
+    python benchmarks/bench_animate.py [blink realblink smile identity background jitter smooth driving speed sheet]
+        [--photos a.png,h.png]
     (default: all parts, every portrait)
 
 Tables are printed as Markdown (docs/BENCHMARKS.md, section "Portrait animation"). Outputs are the
@@ -27,7 +28,7 @@ SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT / "src"))
 
 import bian  # noqa: E402
-from bian.animate.driving import eye_aspect  # noqa: E402
+from bian.animate.driving import eye_aspect, read_driving  # noqa: E402
 from bian.animate.motions import parse_motions, preset_motion  # noqa: E402
 from bian.animate.render import Renderer  # noqa: E402
 from bian.animate.rig import build_rig  # noqa: E402
@@ -100,6 +101,17 @@ def track(dl: Dlib, frames: list[np.ndarray], start: np.ndarray, follow: bool = 
         if lm is not None and follow:
             near = box_of(lm)
     return np.array(out)
+
+
+def still_clip(photo: Path) -> Path:
+    """The photo as a still 2 s H.264 clip made by FFmpeg (crf 18, 4:2:0, as bian writes): the anchor for
+    what the codec alone does to a picture where nothing moves."""
+    still = TMP / f"still_{photo.stem}.mp4"
+    if not still.exists():
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(photo), "-t", "2", "-r", "25",
+                        "-vf", "crop=iw-mod(iw\\,2):ih-mod(ih\\,2):0:0", "-c:v", "libx264", "-crf", "18",
+                        "-pix_fmt", "yuv420p", str(still)], check=True)
+    return still
 
 
 def mouth_width(lm):
@@ -208,20 +220,27 @@ def bench_real_blink(dl: Dlib) -> None:
 
 def bench_smile(dl: Dlib) -> None:
     print("\n### Smile (motion=smile, 4 s; dlib mouth corners 48/54)\n")
-    print("| photo | corner distance start → peak | rise | corners up at peak (px, % of eye distance) |")
-    print("|---|---|---|---|")
+    print("Start: median over the frames before the smile begins; peak: median over the frames where the planned "
+          "smile is at least 90 % of its height (single frames carry dlib's jitter). Corners up: height of the "
+          "corners' midpoint above the eye line, perpendicular to it.\n")
+    print("| photo | frames found | corner distance start → peak | rise | corners up at peak (px, % of eye distance) |")
+    print("|---|---|---|---|---|")
     for photo in PORTRAITS:
         src = to_float(read_image(photo)[0].image)
         lm0 = dl.landmarks(src, detect_faces(src, landmarks="68")[0].box)
         if lm0 is None:
+            print(f"| {photo.name} | dlib finds no face in the source | | | |")
             continue
-        out, _ = animate(photo, "smile_" + photo.stem, motion="smile", duration=4, face=0)
+        out, summary = animate(photo, "smile_" + photo.stem, motion="smile", duration=4, face=0)
         lms = track(dl, decode(out), lm0)
-        width = mouth_width(lms)
-        k = int(np.nanargmax(width))
-        up = corner_height(lms[k]) - corner_height(lms[0])
-        print(f"| {photo.name} | {width[0]:.1f} → {width[k]:.1f} px | {width[k] / width[0] - 1:+.1%} | "
-              f"{up:+.1f} px ({up / iod(lms[0]):+.1%}) |")
+        plan = preset_motion(("smile",), len(lms), summary["fps"], 0, 0).smile
+        before, hold = np.arange(int(np.flatnonzero(plan > 1e-3)[0])), np.flatnonzero(plan >= 0.9 * plan.max())
+        width, height = mouth_width(lms), corner_height(lms)
+        w0, w1 = np.nanmedian(width[before]), np.nanmedian(width[hold])
+        up = np.nanmedian(height[hold]) - np.nanmedian(height[before])
+        found = int(np.sum(~np.isnan(width)))
+        print(f"| {photo.name} | {found}/{len(lms)} | {w0:.1f} → {w1:.1f} px | {w1 / w0 - 1:+.1%} | "
+              f"{up:+.1f} px ({up / iod(lm0):+.1%}) |")
 
 
 def head_region(lm: np.ndarray, shape) -> np.ndarray:
@@ -246,13 +265,12 @@ def bench_identity_smooth(dl: Dlib) -> None:
     print("Jumps: the largest frame-to-frame displacement of any of the 68 landmarks, as dlib measures it on the "
           "output and as the engine plans it (the motion's own speed: its landmarks moved by the same fields, lids "
           "and lips); 'over plan' counts frame pairs where dlib's jump exceeds the planned one for that pair by "
-          "more than 5 % of the eye distance (dlib's own jitter on a moving face). Background: PSNR of the "
-          "decoded mp4 against the photo outside the head and neck region (an ellipse from dlib's landmarks of "
-          "the source, see `head_region`), worst frame; and the engine's rendered pixels there that differ "
-          "at all (every 10th frame, before encoding).\n")
+          "more than 5 % of the eye distance (dlib's own jitter on a moving face). Engine pixels changed outside "
+          "head: the engine's rendered pixels outside the head and neck region (`head_region`) that differ at all "
+          "from the photo (every 10th frame, before encoding; PSNR there: the background part).\n")
     print("| photo | eye distance | identity distance max / mean | frames measured | max jump dlib / planned | "
-          "pairs over plan | background PSNR outside head (mp4, worst frame) | engine pixels changed outside head |")
-    print("|---|---|---|---|---|---|---|---|")
+          "pairs over plan | engine pixels changed outside head |")
+    print("|---|---|---|---|---|---|---|")
     for photo in PORTRAITS:
         frame, _ = read_image(photo)
         src8 = frame.image if frame.image.dtype == np.uint8 else (to_float(frame.image) * 255 + 0.5).astype(np.uint8)
@@ -275,14 +293,43 @@ def bench_identity_smooth(dl: Dlib) -> None:
         planned = np.array([renderer.landmark_positions([motion.at(i)])[0] for i in range(len(frames))])
         plan_jump = np.linalg.norm(np.diff(planned, axis=0), axis=-1).max(1)
         mask = ~head_region(lm0, src8.shape)
-        bg = min(psnr(f[mask], src8[mask]) for f in frames)
         changed = 0
         for i in range(0, len(frames), 10):
             rendered = renderer.render([motion.at(i)])
             changed += int((np.abs(rendered - image).max(2) > 0)[mask].sum())
         over = int(np.sum(jumps > plan_jump + 0.05 * iod(lm0)))
         print(f"| {photo.name} | {iod(lm0):.0f} px | {max(dist):.3f} / {np.mean(dist):.3f} | {len(dist)}/{len(frames)} | "
-              f"{np.nanmax(jumps):.2f} / {plan_jump.max():.2f} px | {over}/{len(jumps)} | {bg:.1f} dB | {changed} |")
+              f"{np.nanmax(jumps):.2f} / {plan_jump.max():.2f} px | {over}/{len(jumps)} | {changed} |")
+
+
+def bench_background(dl: Dlib) -> None:
+    print("\n### Background outside the head (the default animations of the identity part)\n")
+    print("PSNR outside the head and neck region (an ellipse from dlib's landmarks of the source, see "
+          "`head_region`), worst frame: the animation against the photo; the anchor — the photo written as a still "
+          "2 s clip by bian's own video writer (same encoder, crf 18, chroma 4:2:0, or 4:4:4 for odd sizes) — "
+          "against the photo, i.e. what the codec alone costs; and every frame of the animation against its first "
+          "frame (whether the background changes over time).\n")
+    print("| photo | size | animation vs photo | anchor: still clip vs photo | animation vs its first frame |")
+    print("|---|---|---|---|---|")
+    from bian.animate.output import frame_times, write_video
+    from fractions import Fraction
+    for photo in PORTRAITS:
+        src8 = (to_float(read_image(photo)[0].image) * 255 + 0.5).astype(np.uint8)
+        lm0 = dl.landmarks(src8, detect_faces(src8, landmarks=None)[0].box)
+        out = TMP / f"default_{photo.stem}.mp4"
+        if lm0 is None or not out.exists():
+            print(f"| {photo.name} | run the identity part first | | | |")
+            continue
+        still = TMP / f"bianstill_{photo.stem}.mp4"
+        h, w = src8.shape[:2]
+        write_video((src8 for _ in range(50)), frame_times(50, Fraction(25)), still, w, h, Fraction(1, 25),
+                    Fraction(25))
+        mask = ~head_region(lm0, src8.shape)
+        frames = decode(out)
+        bg = min(psnr(f[mask], src8[mask]) for f in frames)
+        first = min(psnr(f[mask], frames[0][mask]) for f in frames[1:])
+        anchor = min(psnr(f[mask], src8[mask]) for f in decode(still))
+        print(f"| {photo.name} | {w}×{h} | {bg:.1f} dB | {anchor:.1f} dB | {first:.1f} dB |")
 
 
 GROUPS = {"jaw": slice(0, 17), "brows": slice(17, 27), "nose": slice(27, 36), "eyes": slice(36, 48),
@@ -300,53 +347,82 @@ def bench_jitter(dl: Dlib) -> None:
         lm0 = dl.landmarks(src8, detect_faces(src8, landmarks=None)[0].box)
         if lm0 is None:
             continue
-        still = TMP / f"still_{photo.stem}.mp4"
-        h, w = src8.shape[:2]
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(photo), "-t", "2", "-r", "25",
-                        "-vf", f"crop={w - w % 2}:{h - h % 2}:0:0", "-c:v", "libx264", "-crf", "18",
-                        "-pix_fmt", "yuv420p", str(still)], check=True)
-        jumps = np.linalg.norm(np.diff(track(dl, decode(still), lm0), axis=0), axis=-1)
+        jumps = np.linalg.norm(np.diff(track(dl, decode(still_clip(photo)), lm0), axis=0), axis=-1)
         print(f"| {photo.name} | {iod(lm0):.0f} px | " +
               " | ".join(f"{np.nanmax(jumps[:, g]):.2f} px" for g in GROUPS.values()) + " |")
+
+
+def moving_noise(dl: Dlib, src8: np.ndarray, lm0: np.ndarray, name: str) -> np.ndarray:
+    """dlib's error on frame-to-frame jumps when the true motion is known: the photo turned, shifted and scaled
+    as a whole by a smooth path (up to 0.08 eye distances, 1.5°, 1.5 % over 2 s at 25 fps), written as H.264 crf
+    18 like bian's output; returns (pairs, 68) | |dlib jump| − |true jump| | in pixels."""
+    h, w = (s - s % 2 for s in src8.shape[:2])
+    t = np.arange(50) / 25
+    d = iod(lm0)
+    centre = lm0.mean(0)
+    out = TMP / f"moving_{name}.mp4"
+    truth = []
+    with av.open(str(out), "w") as c:
+        stream = c.add_stream("libx264", rate=25, options={"crf": "18", "preset": "medium"})
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for k in range(len(t)):
+            phase = np.pi * t[k]
+            m = cv2.getRotationMatrix2D(tuple(centre), 1.5 * np.sin(phase), 1 + 0.015 * np.sin(0.5 * phase))
+            m[:, 2] += 0.08 * d * np.array([np.sin(phase), 0.5 * np.sin(1.5 * phase)])
+            moved = cv2.warpAffine(src8, m, (src8.shape[1], src8.shape[0]), flags=cv2.INTER_CUBIC,
+                                   borderMode=cv2.BORDER_REFLECT101)
+            truth.append(lm0 @ m[:, :2].T + m[:, 2])
+            c.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(moved[:h, :w]), format="rgb24")))
+        c.mux(stream.encode(None))
+    measured = np.linalg.norm(np.diff(track(dl, decode(out), lm0), axis=0), axis=-1)
+    true = np.linalg.norm(np.diff(np.array(truth), axis=0), axis=-1)
+    return np.abs(measured - true)
 
 
 def bench_smooth(dl: Dlib) -> None:
     print("\n### Smoothness per landmark group (the default animations above, seed 1)\n")
     print("Per group of dlib's 68 points: the largest frame-to-frame jump dlib measures on the output, the "
-          "largest the engine plans for those points, dlib's own largest jump on the still clip of the same "
-          "photo (table above), and the frame pairs where the measured jump exceeds the planned one for that "
-          "pair by more than that still-clip jitter.\n")
-    print("| photo | " + " | ".join(f"{g}: dlib / plan / still, pairs over" for g in GROUPS) + " |")
+          "largest the engine plans for those points, and dlib's own error on jumps: the largest on the still clip "
+          "(table above) and the largest on a clip of the photo moved as a whole along a known smooth path "
+          "(`moving_noise`: what dlib adds to a real motion); 'pairs over': frame pairs where the measured jump "
+          "exceeds the planned one for that pair by more than the larger of the two.\n")
+    print("| photo | " + " | ".join(f"{g}: dlib / plan / still / moving, pairs over" for g in GROUPS) + " |")
     print("|---|" + "---|" * len(GROUPS))
     for photo in PORTRAITS:
         image = to_float(read_image(photo)[0].image)
         src8 = (image * 255 + 0.5).astype(np.uint8)
         faces = detect_faces(image, landmarks="68")
         lm0 = dl.landmarks(src8, faces[0].box)
-        out, still = TMP / f"default_{photo.stem}.mp4", TMP / f"still_{photo.stem}.mp4"
-        if lm0 is None or not out.exists() or not still.exists():
-            print(f"| {photo.name} | run the identity and jitter parts first |" + " |" * (len(GROUPS) - 1))
+        out = TMP / f"default_{photo.stem}.mp4"
+        if lm0 is None or not out.exists():
+            print(f"| {photo.name} | run the identity part first |" + " |" * (len(GROUPS) - 1))
             continue
         frames = decode(out)
         jumps = np.linalg.norm(np.diff(track(dl, frames, lm0), axis=0), axis=-1)
-        noise = np.linalg.norm(np.diff(track(dl, decode(still), lm0), axis=0), axis=-1)
+        still = np.linalg.norm(np.diff(track(dl, decode(still_clip(photo)), lm0), axis=0), axis=-1)
+        moving = moving_noise(dl, src8, lm0, photo.stem)
         renderer = Renderer(image, [build_rig(faces[0].landmarks, image)])
         motion = preset_motion(parse_motions(None), len(frames), 25.0, 1, 0)
         planned = np.array([renderer.landmark_positions([motion.at(i)])[0] for i in range(len(frames))])
         plan = np.linalg.norm(np.diff(planned, axis=0), axis=-1)
         cells = []
         for g in GROUPS.values():
-            floor = np.nanmax(noise[:, g])
-            over = int(np.sum(np.nanmax(jumps[:, g] - plan[:, g], axis=1) > floor))
-            cells.append(f"{np.nanmax(jumps[:, g]):.1f} / {plan[:, g].max():.1f} / {floor:.1f}, {over}")
+            floor_still, floor_moving = np.nanmax(still[:, g]), np.nanmax(moving[:, g])
+            over = int(np.sum(np.nanmax(jumps[:, g] - plan[:, g], axis=1) > max(floor_still, floor_moving)))
+            cells.append(f"{np.nanmax(jumps[:, g]):.1f} / {plan[:, g].max():.1f} / {floor_still:.1f} / "
+                         f"{floor_moving:.1f}, {over}")
         print(f"| {photo.name} | " + " | ".join(cells) + " |")
 
 
 def bench_driving(dl: Dlib) -> None:
     print("\n### Driving video (relative motion; correlation of dlib landmark motion, driving vs output)\n")
+    print("Correlation of the landmark displacements from the first frame (all 68 points, x and y), the driving "
+          "face's turned and scaled to the photo face's frame. Also: the engine's planned landmark motion (its own "
+          "fields, lids and lips) against the driving motion (how faithfully it transfers) and dlib on the output "
+          "against that plan (how well dlib follows the output: its jitter is the remainder).\n")
     print("| photo | driving | frames | correlation all | head (mean point) x / y | expression (after removing "
-          "head similarity) | audio kept |")
-    print("|---|---|---|---|---|---|---|")
+          "head similarity) | plan vs driving | output vs plan | audio kept |")
+    print("|---|---|---|---|---|---|---|---|---|")
     driving_landmarks = {}
     for photo in (ANIMATE / "source.png", ANIMATE / "s0.jpg", SHARED / "data/photos/old/h.png"):
         for drive in (ANIMATE / "driving.mp4", ANIMATE / "d0.mp4"):
@@ -374,10 +450,17 @@ def bench_driving(dl: Dlib) -> None:
             cy = np.corrcoef(dm[ok].mean(1)[:, 1], om[ok].mean(1)[:, 1])[0, 1]
             ce = np.corrcoef(_expression(dlm[ok]).ravel() * iod(olm[0]) / iod(dlm[0]),
                              _expression(olm[ok]).ravel())[0, 1]
+            rig = build_rig(detect_faces(src, landmarks="68")[0].landmarks, src)
+            motion = read_driving(drive).motion_for(rig)
+            renderer = Renderer(src, [rig])
+            planned = np.array([renderer.landmark_positions([motion.at(i)])[0] for i in range(n)])
+            pm = planned - planned[0]
+            c_plan = np.corrcoef(dm[ok].ravel(), pm[ok].ravel())[0, 1]
+            c_out = np.corrcoef(pm[ok].ravel(), om[ok].ravel())[0, 1]
             with av.open(str(out)) as c:
                 has_audio = bool(c.streams.audio)
             print(f"| {photo.name} | {drive.name} | {ok.sum()}/{n} | {corr:.3f} | {cx:.3f} / {cy:.3f} | {ce:.3f} | "
-                  f"{'yes' if has_audio else 'no'} |")
+                  f"{c_plan:.3f} | {c_out:.3f} | {'yes' if has_audio else 'no'} |")
 
 
 def _angle(lm):
@@ -470,12 +553,14 @@ def main(argv: list[str]) -> None:
         names = set(argv[k + 1].split(","))
         PORTRAITS = [p for p in PORTRAITS if p.name in names]
         argv = argv[:k] + argv[k + 2:]
-    parts = argv or ["blink", "realblink", "smile", "identity", "jitter", "smooth", "driving", "speed", "sheet"]
+    parts = argv or ["blink", "realblink", "smile", "identity", "background", "jitter", "smooth", "driving", "speed",
+                     "sheet"]
     TMP.mkdir(exist_ok=True)
     dl = Dlib()
     for part in parts:
         {"blink": lambda: bench_blink(dl), "smile": lambda: bench_smile(dl),
          "identity": lambda: bench_identity_smooth(dl), "jitter": lambda: bench_jitter(dl),
+         "background": lambda: bench_background(dl),
          "realblink": lambda: bench_real_blink(dl),
          "smooth": lambda: bench_smooth(dl),
          "driving": lambda: bench_driving(dl),
