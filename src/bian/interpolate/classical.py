@@ -53,7 +53,7 @@ class FlowInterpolator:
 
     name = "flow"
 
-    def __init__(self, motion_size: int = 320, remember: int = 12):
+    def __init__(self, motion_size: int = 320, remember: int = 8):
         self.motion_size = motion_size
         self._memo: OrderedDict = OrderedDict()
         self._remember = remember
@@ -130,9 +130,7 @@ class FlowInterpolator:
     def _remembered(self, key, make, *args):
         if None in key:
             return make(*args)
-        if key in self._memo:
-            self._memo.move_to_end(key)
-        else:
+        if key not in self._memo:
             self._memo[key] = make(*args)
             while len(self._memo) > self._remember:
                 self._memo.popitem(last=False)
