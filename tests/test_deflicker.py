@@ -7,7 +7,7 @@ from bian.errors import OptionError
 from bian.stages import deflicker as stage_module
 from bian.stages.base import Window
 from bian.stages.deflicker import Deflicker
-from bian.temporal.deflicker import run_of, trend_at
+from bian.temporal.deflicker import measure, relative_levels, run_of, trend_at
 from bian.temporal.trend import level_at
 
 
@@ -75,6 +75,18 @@ def test_flicker_alone_gets_no_bent_trend():
         levels = np.log(np.random.default_rng(10 + seed).uniform(0.85, 1.15, 41))
         assert [trend_at(levels, c) for c in (0, 20, 40)] == [float(level_at(levels, np.arange(41), c))
                                                                for c in (0, 20, 40)]
+
+
+def test_a_contrast_drift_reads_the_same_whether_or_not_highlights_clip():
+    # Smooth tones 0.08..0.95; the other frame's contrast has drifted (dark tones fall more than light
+    # ones). Its level relative to the picture must not change when the reference frame is the same
+    # picture flickered up by 15 % with its highlights clipped (fewer usable bright cells).
+    yy, xx = np.mgrid[0:96, 0:128] / np.array([96, 128])[:, None, None]
+    picture = (0.08 + 0.87 * (0.6 * xx + 0.4 * yy)).astype(np.float32)
+    drifted = measure(picture ** 1.6)
+    plain = relative_levels([measure(picture), drifted], 0)[1]
+    clipped = relative_levels([measure(np.clip(picture * 1.15, 0, 1)), drifted], 0)[1]
+    assert clipped == pytest.approx(plain - np.log(1.15), abs=0.003)
 
 
 def test_cut_resets_the_window():

@@ -40,6 +40,8 @@ DARK = 0.03
 """Cells darker than this (mean luma) say nothing about a gain: black borders, night sky."""
 WHITE = 0.96
 """Pixels at least this bright may be clipped: a gain cannot be read from them."""
+TONE_SPAN = 0.2
+"""Least range of cell log brightness over which a change of contrast is fitted beside the gain."""
 
 
 @dataclass(frozen=True)
@@ -59,17 +61,44 @@ def measure(y: np.ndarray) -> Cells:
 
 
 def relative_levels(cells: list[Cells], center: int) -> np.ndarray:
-    """Log brightness of every frame relative to ``cells[center]``: the median cell-wise log ratio over
-    the cells usable in both (the log ratio of the means where fewer than four are)."""
+    """Log brightness of every frame relative to ``cells[center]``, at the middle tone of that frame.
+
+    Over the cells usable in both frames, the cell-wise log ratio is fitted robustly as a line in the
+    reference cell's log brightness (a gain and a change of contrast: flicker is a pure gain, but
+    exposure and development drift change dark and light tones by different amounts), and the line is
+    read at the reference frame's median cell level (dark cells left out). A plain median of the ratios would depend on which
+    cells are usable: a frame whose highlights clip loses its bright cells and would read the dark
+    tones' change. Where the cells span too narrow a range for a slope, the median ratio is used (the
+    log ratio of the means where fewer than four cells are usable)."""
     ref = cells[center]
+    # Clipped cells count here: dropping them would move the middle tone with the frame's own flicker.
+    lit = ref.log_mean > np.log(DARK + 1 / 255)
+    middle = float(np.median(ref.log_mean[lit])) if lit.any() else 0.0
     out = np.empty(len(cells))
     for j, c in enumerate(cells):
         use = ref.usable & c.usable
-        if use.sum() >= 4:
-            out[j] = np.median((c.log_mean - ref.log_mean)[use])
+        x, ratio = ref.log_mean[use], (c.log_mean - ref.log_mean)[use]
+        if use.sum() >= 8 and np.ptp(x) > TONE_SPAN:
+            out[j] = _robust_line(x - middle, ratio)
+        elif use.sum() >= 4:
+            out[j] = np.median(ratio)
         else:
             out[j] = np.log(np.exp(c.log_mean).mean() / np.exp(ref.log_mean).mean())
     return out
+
+
+def _robust_line(x: np.ndarray, y: np.ndarray) -> float:
+    """Intercept at ``x = 0`` of a line fitted to ``y`` by iteratively reweighted least squares
+    (Tukey weights): a cell where something moved is an outlier, not a change of tone."""
+    design = np.stack([np.ones_like(x), x], axis=1)
+    weights = np.ones_like(x)
+    for _ in range(6):
+        sw = np.sqrt(weights)
+        coef = np.linalg.lstsq(design * sw[:, None], y * sw, rcond=None)[0]
+        resid = y - design @ coef
+        scale = 4.685 * max(np.median(np.abs(resid)) / 0.6745, 0.005)
+        weights = np.clip(1 - (resid / scale) ** 2, 0, None) ** 2
+    return float(coef[0])
 
 
 def run_of(levels, center: int) -> tuple[int, int]:
