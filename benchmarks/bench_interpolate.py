@@ -14,7 +14,8 @@ both limited to the same number of threads (``--threads``, OpenCV for bian, ``-t
 ``-filter_threads`` for FFmpeg); each side runs ``--repeat`` times, alternating, and its fastest run
 counts (bian's repeated outputs must be identical).
 
-    python benchmarks/bench_interpolate.py [--frames 61] [--clips sample_bw,remaster,frames_002] [--threads 1] [--repeat 3]
+    python benchmarks/bench_interpolate.py [--frames 61] [--clips sample_bw,remaster,frames_002]
+        [--threads 1] [--repeat 3]
 """
 from __future__ import annotations
 

@@ -47,8 +47,9 @@ class FlowInterpolator:
     Motion is estimated on a copy at half the picture's size, its longest side at most
     ``motion_size`` (larger is slower and finds finer motion). At full size DIS's small patches match
     grain and coding noise as much as the picture: on remaster_clip (432 px) half size scored as
-    well as full size in a quarter of the time. Flows between frames given ``keys`` are remembered for the next few calls, so a sliding
-    window computes each flow once; the results are the same with or without keys.
+    well as full size in a quarter of the time. Flows between frames given ``keys`` are remembered
+    for the next few calls, so a sliding window computes each flow once; the results are the same
+    with or without keys.
     """
 
     name = "flow"
