@@ -2,7 +2,7 @@
 dlib (its HOG detector, 68-point predictor and face descriptor), which the engine does not use to check
 itself: it only uses the 68 landmarks of the source photo to build its rig.
 
-    python benchmarks/bench_animate.py [blink realblink smile identity background jitter smooth driving speed sheet]
+    python benchmarks/bench_animate.py [blink realblink probe smile identity background jitter smooth driving speed sheet]
         [--photos a.png,h.png]
     (default: all parts, every portrait)
 
@@ -205,6 +205,101 @@ def bench_blink(dl: Dlib) -> None:
         print(f"| {photo.name} | {iod(lm0):.0f} px | {s1:.3f} | {p1:.3f} | {1 - p1 / s1:.0%} | {abs(e1 - s1) / s1:.1%} | "
               f"{1 - p0 / s0:.0%} | {abs(e0 - s0) / s0:.1%} | {j1:.1%} / {j0:.1%} | {after:.2f} | "
               f"{lines_src} → {lines} |")
+
+
+def bench_probe(dl: Dlib) -> None:
+    """How far dlib follows a closing eye at all, on single rendered frames (uint8, no codec)."""
+    import dlib
+    from bian.animate import eyelids
+    from bian.animate.motions import Motion
+    from bian.faces.align import apply, similarity
+
+    def closed(renderer, amount=1.0):
+        m = Motion.still(1)
+        m.blink[:] = amount
+        return (np.clip(renderer.render([m.at(0)]), 0, 1) * 255 + 0.5).astype(np.uint8)
+
+    def squash(eye, points, blink, squint, gaze):
+        """The forbidden blink, as a probe: the whole eye squashed to 10 % of its height, skin pulled in."""
+        x, y = eye.to_local(points)
+        xs = np.linspace(-1, 1, 41)
+        h = 1.1 * max(-eyelids.Eye.curve(eye.upper, xs).min(), eyelids.Eye.curve(eye.lower, xs).max())
+        k, b = 1 - 0.9 * blink, 3 * h
+        a = np.abs(y)
+        src = np.where(a < k * h, y / k, np.sign(y) * (h + (a - k * h) * (b - h) / (b - k * h)))
+        src = np.where((a < b) & (np.abs(x) < 1.1), src, y)
+        return [("image", eye.to_picture(x, src), np.ones_like(y))]
+
+    print("\n### Probes: how far dlib follows a closing eye (single frames, no codec)\n")
+    print("EAR drop of one frame with both eyes closed (blink 1.0) against the photo, dlib's box searched near the "
+          "source face: the engine's lid; the whole eye squashed to 10 % of its height (the forbidden method, as a "
+          "probe of dlib, not of the engine); and the engine's closed frame read with dlib's box moved (12 boxes, "
+          "±6 % shift, 0.95–1.1× size): lowest / median / highest.\n")
+    print("| photo | engine's lid | eye squashed to 10 % | engine's lid, box moved: min / median / max |")
+    print("|---|---|---|---|")
+    real = eyelids.samples
+    for photo in PORTRAITS:
+        image = to_float(read_image(photo)[0].image)
+        src8 = (image * 255 + 0.5).astype(np.uint8)
+        face = detect_faces(image, landmarks="68")[0]
+        lm0 = dl.landmarks(src8, face.box)
+        if lm0 is None:
+            continue
+        renderer = Renderer(image, [build_rig(face.landmarks, image)])
+        e0 = np.mean(eye_aspect(lm0))
+        drops = []
+        for layer in (real, squash):
+            eyelids.samples = layer
+            try:
+                lm = dl.landmarks(closed(renderer), box_of(lm0))
+            finally:
+                eyelids.samples = real
+            drops.append(np.nan if lm is None else 1 - np.mean(eye_aspect(lm)) / e0)
+        shut = closed(renderer)
+        bx = box_of(lm0)
+        side, rng, moved = bx[2] - bx[0], np.random.default_rng(0), []
+        for _ in range(12):
+            dx, dy = rng.uniform(-0.06, 0.06, 2) * side
+            half = 0.55 * side * rng.uniform(0.95, 1.1)
+            cx, cy = (bx[0] + bx[2]) / 2 + dx, (bx[1] + bx[3]) / 2 + dy
+            rect = dlib.rectangle(int(cx - half), int(cy - half), int(cx + half), int(cy + half))
+            ears = [np.mean(eye_aspect(np.array([(q.x, q.y) for q in dl.predictor(im, rect).parts()], float)))
+                    for im in (src8, shut)]
+            moved.append(1 - ears[1] / ears[0])
+        print(f"| {photo.name} | {drops[0]:.0%} | {drops[1]:.0%} | {min(moved):.0%} / {np.median(moved):.0%} / "
+              f"{max(moved):.0%} |")
+
+    # the engine's closed eyes in the face of a real blink (d0.mp4 frame 0 closed by the engine; frame 65 real)
+    frames = decode(ANIMATE / "d0.mp4")
+    first, shut_real = frames[0], frames[65]
+    lm_first = dl.landmarks(first)
+    lm_shut = dl.landmarks(shut_real, box_of(lm_first))
+    face = detect_faces(to_float(first), landmarks="68")[0]
+    ours = closed(Renderer(to_float(first), [build_rig(face.landmarks, to_float(first))]))
+    stable = np.r_[17:36, 36, 39, 42, 45]
+    m = np.asarray(similarity(lm_first[stable], lm_shut[stable]))[:2]
+    yy, xx = np.mgrid[:first.shape[0], :first.shape[1]]
+    scale = iod(lm_shut)
+    e0 = np.mean(eye_aspect(lm_first))
+
+    def reading(picture):
+        lm = dl.landmarks(picture, box_of(lm_first))
+        return 1 - np.mean(eye_aspect(lm)) / e0
+
+    def pasted(picture):
+        warped = cv2.warpAffine(picture, m, first.shape[1::-1], flags=cv2.INTER_CUBIC).astype(float)
+        out = shut_real.astype(float)
+        for eye in (slice(36, 42), slice(42, 48)):
+            c = apply(m, lm_first[eye].mean(0)[None])[0]
+            r = np.hypot((xx - c[0]) / (0.35 * scale), (yy - c[1]) / (0.21 * scale))
+            w = np.clip((1.2 - r) / 0.4, 0, 1)[..., None]
+            out = out * (1 - w) + warped * w
+        return out.astype(np.uint8)
+
+    print("\nd0.mp4 (EAR drop against its frame 0): real closed frame 65 "
+          f"{reading(shut_real):.0%}; frame 0 closed by the engine {reading(ours):.0%}; the engine's closed eyes "
+          f"pasted into frame 65 {reading(pasted(ours)):.0%}; frame 0's open eyes pasted into frame 65 "
+          f"{reading(pasted(first)):.0%}.")
 
 
 def bench_real_blink(dl: Dlib) -> None:
@@ -553,14 +648,14 @@ def main(argv: list[str]) -> None:
         names = set(argv[k + 1].split(","))
         PORTRAITS = [p for p in PORTRAITS if p.name in names]
         argv = argv[:k] + argv[k + 2:]
-    parts = argv or ["blink", "realblink", "smile", "identity", "background", "jitter", "smooth", "driving", "speed",
+    parts = argv or ["blink", "realblink", "probe", "smile", "identity", "background", "jitter", "smooth", "driving", "speed",
                      "sheet"]
     TMP.mkdir(exist_ok=True)
     dl = Dlib()
     for part in parts:
         {"blink": lambda: bench_blink(dl), "smile": lambda: bench_smile(dl),
          "identity": lambda: bench_identity_smooth(dl), "jitter": lambda: bench_jitter(dl),
-         "background": lambda: bench_background(dl),
+         "background": lambda: bench_background(dl), "probe": lambda: bench_probe(dl),
          "realblink": lambda: bench_real_blink(dl),
          "smooth": lambda: bench_smooth(dl),
          "driving": lambda: bench_driving(dl),
