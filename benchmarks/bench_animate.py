@@ -2,8 +2,8 @@
 dlib (its HOG detector, 68-point predictor and face descriptor), which the engine does not use to check
 itself: it only uses the 68 landmarks of the source photo to build its rig.
 
-    python benchmarks/bench_animate.py [blink realblink probe smile identity background jitter smooth driving speed sheet]
-        [--photos a.png,h.png]
+    python benchmarks/bench_animate.py [blink realblink probe smile identity background jitter smooth driving
+        speed sheet] [--photos a.png,h.png]
     (default: all parts, every portrait)
 
 Tables are printed as Markdown (docs/BENCHMARKS.md, section "Portrait animation"). Outputs are the
@@ -318,7 +318,8 @@ def bench_smile(dl: Dlib) -> None:
     print("Start: median over the frames before the smile begins; peak: median over the frames where the planned "
           "smile is at least 90 % of its height (single frames carry dlib's jitter). Corners up: height of the "
           "corners' midpoint above the eye line, perpendicular to it.\n")
-    print("| photo | frames found | corner distance start → peak | rise | corners up at peak (px, % of eye distance) |")
+    print("| photo | frames found | corner distance start → peak | rise | "
+          "corners up at peak (px, % of eye distance) |")
     print("|---|---|---|---|---|")
     for photo in PORTRAITS:
         src = to_float(read_image(photo)[0].image)
@@ -648,8 +649,8 @@ def main(argv: list[str]) -> None:
         names = set(argv[k + 1].split(","))
         PORTRAITS = [p for p in PORTRAITS if p.name in names]
         argv = argv[:k] + argv[k + 2:]
-    parts = argv or ["blink", "realblink", "probe", "smile", "identity", "background", "jitter", "smooth", "driving", "speed",
-                     "sheet"]
+    parts = argv or ["blink", "realblink", "probe", "smile", "identity", "background", "jitter", "smooth", "driving",
+                     "speed", "sheet"]
     TMP.mkdir(exist_ok=True)
     dl = Dlib()
     for part in parts:
