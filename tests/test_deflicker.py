@@ -116,6 +116,20 @@ def test_local_flicker_across_the_frame_is_evened():
     assert whole > before * 0.8
 
 
+def test_a_shaking_camera_gets_no_uneven_light_correction():
+    # No flicker at all: the camera shakes by up to 10 px over a textured scene, so cells see different
+    # content from frame to frame. A smooth light field fitted to that would be noise.
+    rng = np.random.default_rng(3)
+    big = scene(96, 128, seed=9) * 0.9
+    frames = np.stack([big[16 + dy:80 + dy, 16 + dx:112 + dx] for dx, dy in rng.integers(-10, 11, (30, 2))])
+
+    def change(out):
+        return np.sqrt(np.mean(np.log((out + 0.01) / (frames + 0.01)) ** 2))
+    local = change(run(Deflicker(radius=15), frames))
+    whole = change(run(Deflicker(radius=15, local=False), frames))
+    assert local < 1.5 * whole
+
+
 def test_still_image_passes_unchanged():
     picture = scene(32, 32)
     (frame,) = frames_of([picture])

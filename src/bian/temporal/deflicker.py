@@ -184,7 +184,9 @@ def correction(cells: list[Cells], levels: np.ndarray, center: int, local: bool 
 def _smooth_fit(diff: np.ndarray, use: np.ndarray) -> np.ndarray:
     """A quadratic surface fitted to the grid ``diff`` over the cells ``use`` by iteratively reweighted
     least squares (Tukey weights): flicker varies smoothly across a frame, a moving object changes a
-    few cells only."""
+    few cells only. The surface is scaled by the share of the cells' spread it explains: where the
+    differences are content (a camera shaking past edges) rather than smooth uneven light, a surface
+    fitted to them is noise and is mostly dropped."""
     rows, cols = diff.shape
     yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float64)
     xx, yy = xx / max(cols - 1, 1) - 0.5, yy / max(rows - 1, 1) - 0.5
@@ -197,7 +199,12 @@ def _smooth_fit(diff: np.ndarray, use: np.ndarray) -> np.ndarray:
         resid = target - basis @ coef
         scale = 4.685 * max(np.median(np.abs(resid)) / 0.6745, 0.01)
         weights = np.clip(1 - (resid / scale) ** 2, 0, None) ** 2 * use.reshape(-1)
-    fit = (basis @ coef).reshape(rows, cols)
+    fit = basis @ coef
+    kept = use.reshape(-1)
+    centre = np.median(target[kept])
+    spread = np.sum((target[kept] - centre) ** 2)
+    explained = 1.0 - np.sum((target[kept] - fit[kept]) ** 2) / spread if spread > 0 else 0.0
+    fit = fit.reshape(rows, cols) * float(np.clip(explained, 0.0, 1.0))
     return np.clip(fit, -np.log(MAX_GAIN), np.log(MAX_GAIN)).astype(np.float32)
 
 
