@@ -95,3 +95,27 @@ def test_propagate_runs_at_working_size_and_returns_full_size():
     out = propagate.propagate(L, ab, conf, size=64)
     assert out.shape == (200, 300, 2)
     assert out[100, 150] == pytest.approx((10, 10), abs=2)
+
+
+def test_merge_darkens_a_highlight_a_little_to_hold_its_colour():
+    # a cream wall near white whose brightness flickers: 92 in one frame, 95 in the next
+    ab = np.full((24, 24, 2), (4.0, 24.0), np.float32)
+    chroma = []
+    for level in (92.0, 95.0):
+        L = np.full((24, 24), level, np.float32)
+        out = lab.rgb_to_lab(lab.merge(L, ab))
+        drop = level - out[..., 0]
+        assert drop.min() > -0.05 and drop.max() <= lab.HIGHLIGHT_ROOM + 0.05
+        chroma.append(np.hypot(out[..., 1], out[..., 2]).mean())
+        exact = lab.fit_gamut(L, ab)
+        assert chroma[-1] > np.hypot(exact[..., 0], exact[..., 1]).mean() + 1.0  # more colour than at exact L
+    assert abs(chroma[0] - chroma[1]) < 0.5 * abs(np.hypot(*lab.fit_gamut(np.full((1, 1), 92.0, np.float32), ab[:1, :1])[0, 0])
+                                                - np.hypot(*lab.fit_gamut(np.full((1, 1), 95.0, np.float32), ab[:1, :1])[0, 0]))
+
+
+def test_make_room_leaves_colours_that_fit_and_dark_ones_alone():
+    L = np.full((16, 16), 50.0, np.float32)
+    assert np.array_equal(lab.make_room(L, np.full((16, 16, 2), 10.0, np.float32)), L)
+    # saturated blue at low lightness is out of gamut, and darker would be worse: no change
+    dark = np.full((16, 16), 15.0, np.float32)
+    assert np.array_equal(lab.make_room(dark, np.full((16, 16, 2), (60.0, -110.0), np.float32)), dark)

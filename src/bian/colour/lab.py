@@ -1,4 +1,5 @@
-"""CIE Lab split and merge: the luminance is kept, only chroma is predicted.
+"""CIE Lab split and merge: the luminance is kept (bright highlights may give up a few L units to
+hold their colour, :func:`make_room`), only chroma is predicted.
 
 Conventions (those of OpenCV's float conversion, which DDColor was trained with): ``L`` in [0, 100],
 ``a``/``b`` roughly in [-128, 127]; RGB is sRGB float32 in [0, 1].
@@ -58,10 +59,10 @@ def _linear_rgb(lab: np.ndarray) -> np.ndarray:
     return xyz @ _XYZ_TO_LINEAR.T
 
 
-def fit_gamut(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """Chroma ``ab`` (H×W×2) scaled down, hue kept, wherever it would fall outside sRGB at luminance
-    ``L`` (H×W, [0, 100]): bisection on the scale, to within 1 % of the gamut's edge."""
-    lab = np.dstack([L, ab]).astype(np.float32).reshape(-1, 3)
+def _gamut_scale(lab: np.ndarray) -> np.ndarray:
+    """Per row of ``lab`` (n×3), the largest factor ≤ 1 on its chroma that keeps it inside sRGB
+    (hue and L kept): bisection to within 1 % of the gamut's edge."""
+    scale = np.ones(len(lab), np.float32)
     outside = np.flatnonzero(np.any(np.abs(_linear_rgb(lab) - 0.5) > 0.5 + 1e-3, axis=1))
     if len(outside):
         pixels = lab[outside]
@@ -74,19 +75,58 @@ def fit_gamut(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
             fits = np.all(np.abs(_linear_rgb(trial) - 0.5) <= 0.5 + 1e-3, axis=1)
             low = np.where(fits, mid, low)
             high = np.where(fits, high, mid)
-        pixels[:, 1:] *= low[:, None]
-        lab[outside] = pixels
-    return lab[:, 1:].reshape(ab.shape)
+        scale[outside] = low
+    return scale
+
+
+def fit_gamut(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """Chroma ``ab`` (H×W×2) scaled down, hue kept, wherever it would fall outside sRGB at luminance
+    ``L`` (H×W, [0, 100])."""
+    lab = np.dstack([L, ab]).astype(np.float32).reshape(-1, 3)
+    return (lab[:, 1:] * _gamut_scale(lab)[:, None]).reshape(ab.shape)
+
+
+HIGHLIGHT_ROOM = 3.0
+"""Most L units by which :func:`make_room` lowers a pixel's lightness so its colour fits."""
+
+
+def make_room(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """``L`` (H×W, [0, 100]) lowered by a smooth amount of at most :data:`HIGHLIGHT_ROOM` where the
+    chroma ``ab`` (H×W×2) does not fit in sRGB at that lightness but would fit (or fit better) a little
+    darker: bright highlights, where the room for chroma shrinks quickly towards white.
+
+    Why: film's brightness flicker moves highlights towards white and back; with the lightness kept
+    exactly, their colour has to shrink and return with every flicker. Taking the difference from the
+    lightness instead (a few L units, only where needed) keeps the colour steady. The amount is dilated
+    and blurred (σ 2 px), so it has no edges of its own and the picture's detail is untouched."""
+    lab = np.dstack([L, ab]).astype(np.float32).reshape(-1, 3)
+    base = _gamut_scale(lab)
+    short = np.flatnonzero(base < 0.99)
+    need = np.zeros(len(lab), np.float32)
+    if len(short):
+        pixels = lab[short]
+        best, amount = base[short], np.zeros(len(short), np.float32)
+        for trim in HIGHLIGHT_ROOM * np.arange(1, 5, dtype=np.float32) / 4:
+            trial = pixels.copy()
+            trial[:, 0] -= trim
+            scale = _gamut_scale(trial)
+            better = (scale > best + 0.01) & (best < 0.99)
+            best, amount = np.where(better, scale, best), np.where(better, trim, amount)
+        need[short] = amount
+    need = cv2.dilate(need.reshape(L.shape), np.ones((5, 5), np.uint8))
+    return (L - cv2.GaussianBlur(need, (0, 0), 2.0)).astype(np.float32)
 
 
 def merge(L: np.ndarray, ab: np.ndarray, saturation: float = 1.0) -> np.ndarray:
     """Full-resolution luminance (H×W, [0, 100]) + chroma (H×W×2) → float32 RGB in [0, 1].
 
     ``saturation`` scales the chroma (0 gives grey, 1 leaves it as predicted). Where the colour falls
-    outside sRGB, its chroma is reduced (same hue, :func:`fit_gamut`) instead of clipping the
-    channels, which would change the luminance the picture came with.
+    outside sRGB, bright highlights are first darkened by at most :data:`HIGHLIGHT_ROOM` L units
+    (:func:`make_room`), then the chroma that still does not fit is reduced (same hue,
+    :func:`fit_gamut`) instead of clipping the channels, which would change the luminance freely.
     """
+    ab = ab * np.float32(saturation)
     lab = np.empty(L.shape + (3,), np.float32)
-    lab[..., 0] = L
-    lab[..., 1:] = fit_gamut(L, ab * np.float32(saturation))
+    lab[..., 0] = make_room(L, ab)
+    lab[..., 1:] = fit_gamut(lab[..., 0], ab)
     return lab_to_rgb(lab)
