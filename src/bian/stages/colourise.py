@@ -10,7 +10,8 @@ Where the colour comes from, in order of precedence (several may combine):
   fallback. The stage's summary (``path``) says which path ran.
 
 Every path predicts chroma only, at a working size, and puts it under the frame's full-resolution
-luminance. In a video the chroma of each frame is averaged with that of its ±radius neighbours along
+luminance (where a highlight's colour does not fit in sRGB, its lightness gives up at most 3 L units,
+smoothly, rather than its colour shrinking with every flicker of the film's brightness). In a video the chroma of each frame is averaged with that of its ±radius neighbours along
 optical flow, within the shot, so colours hold still instead of flickering.
 """
 from __future__ import annotations
@@ -87,7 +88,8 @@ def _reference(value) -> ReferenceSpec:
 OPTIONS = [
     Option("colorize", boolean, False, "colour black-and-white pictures: from --reference images, from "
            "--hints, or automatically (DDColor when its weights are installed, else an offline "
-           "example-based fallback); luminance is kept, only colour is added", is_flag=True),
+           "example-based fallback); luminance is kept (highlights may darken by up to 3 L units to hold "
+           "their colour), only colour is added", is_flag=True),
     Option("reference", _reference, None, "colour reference image(s) (implies --colorize); each shot uses "
            "those that fit it best; IMG@FIRST-LAST pins one to source frames FIRST..LAST", metavar="IMG",
            many=True),
