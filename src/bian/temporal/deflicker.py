@@ -2,18 +2,21 @@
 of its temporal neighbourhood, without flattening real lighting changes.
 
 Each frame is measured once, as a coarse grid of log cell brightness (on a thumbnail, so the cost does
-not grow with the frame size). A neighbour's brightness relative to the current frame is the median of
-the cell-wise log ratios, so a person walking through a few cells does not count as a lighting change
-(a plain frame mean would read it as flicker and correct it away); black cells and cells with clipped
-highlights, whose ratio says nothing about the gain, are left out. Within the window the current
-frame's run is cut at scene cuts and at lasting brightness steps (a lamp switched on, a door opened: a
-jump that holds, unlike flicker, which comes and goes from frame to frame). The target is the run's
-level at the current frame (:func:`trend_at`): the mean, or a line where the run fades, or, where the
-exposure bends (settles after a cut, starts to drift), a piecewise-straight trend through the levels
-(ℓ1 trend filtering, Kim et al. 2009) whose penalty is set from the measured flicker so that flicker
-alone almost never bends it: only the fast component is removed. For the tone, each cell's median over the run (neighbours brought to the current level first)
-is compared with the current frame and a smooth surface is fitted robustly to the difference. The
-correction is a gain: global, times that smooth field.
+not grow with the frame size). A neighbour's brightness relative to the current frame comes from the
+cell-wise log ratios, fitted robustly as a line against the cells' tone and read at the current
+frame's middle tone (:func:`relative_levels`): a person walking through a few cells does not count as
+a lighting change (a plain frame mean would read it as flicker and correct it away), and a change of
+contrast reads the same whichever cells are usable; black cells and cells with clipped highlights,
+whose ratio says nothing about the gain, are left out. Within the window the current frame's run is
+cut at scene cuts and at lasting brightness steps (a lamp switched on, a door opened: a jump that
+holds, unlike flicker, which comes and goes from frame to frame). The target is the run's level at the
+current frame (:func:`trend_at`): the mean, or a line where the run fades, or, where the exposure bends
+(settles after a cut, starts to drift), a piecewise-straight trend through the levels (ℓ1 trend
+filtering, Kim et al. 2009) whose penalty is set from the measured flicker so that flicker alone almost
+never bends it: only the fast component is removed. For the tone across the frame, each cell's median
+over the run (neighbours brought to the current level first) is compared with the current frame and a
+smooth surface is fitted robustly to the difference, kept in proportion to how much of it the surface
+explains. The correction is a gain: global, times that smooth field.
 """
 from __future__ import annotations
 
