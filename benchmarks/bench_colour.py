@@ -343,8 +343,8 @@ def _carried(frames: list[Frame], rgb: np.ndarray) -> list[np.ndarray]:
     ab = cv2.resize(lab.rgb_to_lab(rgb)[..., 1:], (w, h), interpolation=cv2.INTER_AREA)
     center = len(frames) // 2
     to_center = temporal.chains_to(lambda a, b: flow.flow(small[a], small[b]), center, len(frames))
-    return [lab.merge(L, propagate.upsample(L, ab if k == center else flow.warp(ab, to_center[k])))
-            for k, (L, _) in enumerate(lumas)]
+    return [lab.merge(L, propagate.upsample(L, ab if k == center else flow.warp(ab, to_center[k])),
+                      room=lab.HIGHLIGHT_ROOM) for k, (L, _) in enumerate(lumas)]
 
 
 def _timestamps(path: Path) -> list[Fraction]:

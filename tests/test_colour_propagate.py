@@ -98,12 +98,13 @@ def test_propagate_runs_at_working_size_and_returns_full_size():
 
 
 def test_merge_darkens_a_highlight_a_little_to_hold_its_colour():
+    # film passes room=HIGHLIGHT_ROOM; without it (a still) the lightness is kept exactly
     # a cream wall near white whose brightness flickers: 92 in one frame, 95 in the next
     ab = np.full((24, 24, 2), (4.0, 24.0), np.float32)
     chroma = []
     for level in (92.0, 95.0):
         L = np.full((24, 24), level, np.float32)
-        out = lab.rgb_to_lab(lab.merge(L, ab))
+        out = lab.rgb_to_lab(lab.merge(L, ab, room=lab.HIGHLIGHT_ROOM))
         drop = level - out[..., 0]
         assert drop.min() > -0.05 and drop.max() <= lab.HIGHLIGHT_ROOM + 0.05
         chroma.append(np.hypot(out[..., 1], out[..., 2]).mean())
@@ -119,3 +120,7 @@ def test_make_room_leaves_colours_that_fit_and_dark_ones_alone():
     # saturated blue at low lightness is out of gamut, and darker would be worse: no change
     dark = np.full((16, 16), 15.0, np.float32)
     assert np.array_equal(lab.make_room(dark, np.full((16, 16, 2), (60.0, -110.0), np.float32)), dark)
+    bright = np.full((16, 16), 95.0, np.float32)
+    cream = np.full((16, 16, 2), (4.0, 24.0), np.float32)
+    assert lab.make_room(bright, cream).min() < 94.0
+    assert np.abs(lab.luminance(lab.merge(bright, cream)) - bright).max() < 0.05  # room 0: exact

@@ -1,5 +1,5 @@
-"""CIE Lab split and merge: the luminance is kept (bright highlights may give up a few L units to
-hold their colour, :func:`make_room`), only chroma is predicted.
+"""CIE Lab split and merge: the luminance is kept (in film, bright highlights may give up a few L
+units to hold their colour, :func:`make_room`), only chroma is predicted.
 
 Conventions (those of OpenCV's float conversion, which DDColor was trained with): ``L`` in [0, 100],
 ``a``/``b`` roughly in [-128, 127]; RGB is sRGB float32 in [0, 1].
@@ -87,12 +87,12 @@ def fit_gamut(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
 
 
 HIGHLIGHT_ROOM = 3.0
-"""Most L units by which :func:`make_room` lowers a pixel's lightness so its colour fits."""
+"""Most L units by which a film frame's highlight may be darkened so its colour fits."""
 
 
-def make_room(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """``L`` (H×W, [0, 100]) lowered by a smooth amount of at most :data:`HIGHLIGHT_ROOM` where the
-    chroma ``ab`` (H×W×2) does not fit in sRGB at that lightness but would fit (or fit better) a little
+def make_room(L: np.ndarray, ab: np.ndarray, room: float = HIGHLIGHT_ROOM) -> np.ndarray:
+    """``L`` (H×W, [0, 100]) lowered by a smooth amount of at most ``room`` L units where the chroma
+    ``ab`` (H×W×2) does not fit in sRGB at that lightness but would fit (or fit better) a little
     darker: bright highlights, where the room for chroma shrinks quickly towards white.
 
     Why: film's brightness flicker moves highlights towards white and back; with the lightness kept
@@ -106,7 +106,7 @@ def make_room(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
     if len(short):
         pixels = lab[short]
         best, amount = base[short], np.zeros(len(short), np.float32)
-        for trim in HIGHLIGHT_ROOM * np.arange(1, 5, dtype=np.float32) / 4:
+        for trim in np.float32(room) * np.arange(1, 5, dtype=np.float32) / 4:
             trial = pixels.copy()
             trial[:, 0] -= trim
             scale = _gamut_scale(trial)
@@ -117,16 +117,17 @@ def make_room(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return (L - cv2.GaussianBlur(need, (0, 0), 2.0)).astype(np.float32)
 
 
-def merge(L: np.ndarray, ab: np.ndarray, saturation: float = 1.0) -> np.ndarray:
+def merge(L: np.ndarray, ab: np.ndarray, saturation: float = 1.0, room: float = 0.0) -> np.ndarray:
     """Full-resolution luminance (H×W, [0, 100]) + chroma (H×W×2) → float32 RGB in [0, 1].
 
     ``saturation`` scales the chroma (0 gives grey, 1 leaves it as predicted). Where the colour falls
-    outside sRGB, bright highlights are first darkened by at most :data:`HIGHLIGHT_ROOM` L units
-    (:func:`make_room`), then the chroma that still does not fit is reduced (same hue,
-    :func:`fit_gamut`) instead of clipping the channels, which would change the luminance freely.
+    outside sRGB, a highlight is first darkened by at most ``room`` L units (:func:`make_room`; film
+    passes :data:`HIGHLIGHT_ROOM`, a still picture 0 and keeps its lightness exactly), then the chroma
+    that still does not fit is reduced (same hue, :func:`fit_gamut`) instead of clipping the channels,
+    which would change the luminance freely.
     """
     ab = ab * np.float32(saturation)
     lab = np.empty(L.shape + (3,), np.float32)
-    lab[..., 0] = make_room(L, ab)
+    lab[..., 0] = make_room(L, ab, room) if room > 0 else L
     lab[..., 1:] = fit_gamut(lab[..., 0], ab)
     return lab_to_rgb(lab)

@@ -10,8 +10,9 @@ Where the colour comes from, in order of precedence (several may combine):
   fallback. The stage's summary (``path``) says which path ran.
 
 Every path predicts chroma only, at a working size, and puts it under the frame's full-resolution
-luminance (where a highlight's colour does not fit in sRGB, its lightness gives up at most 3 L units,
-smoothly, rather than its colour shrinking with every flicker of the film's brightness). In a video the chroma of each frame is averaged with that of its ±radius neighbours along
+luminance (in a video, where a highlight's colour does not fit in sRGB, its lightness gives up at most
+3 L units, smoothly, rather than its colour shrinking with every flicker of the film's brightness; a
+still picture, or radius 0, keeps its lightness exactly). In a video the chroma of each frame is averaged with that of its ±radius neighbours along
 optical flow, within the shot, so colours hold still instead of flickering.
 """
 from __future__ import annotations
@@ -88,8 +89,8 @@ def _reference(value) -> ReferenceSpec:
 OPTIONS = [
     Option("colorize", boolean, False, "colour black-and-white pictures: from --reference images, from "
            "--hints, or automatically (DDColor when its weights are installed, else an offline "
-           "example-based fallback); luminance is kept (highlights may darken by up to 3 L units to hold "
-           "their colour), only colour is added", is_flag=True),
+           "example-based fallback); luminance is kept (in video, highlights may darken by up to 3 L units "
+           "to hold their colour), only colour is added", is_flag=True),
     Option("reference", _reference, None, "colour reference image(s) (implies --colorize); each shot uses "
            "those that fit it best; IMG@FIRST-LAST pins one to source frames FIRST..LAST", metavar="IMG",
            many=True),
@@ -304,7 +305,7 @@ class Colourise(Stage):
 
     def process(self, window: Window) -> list:
         from ..colour import propagate, temporal
-        from ..colour.lab import merge
+        from ..colour.lab import HIGHLIGHT_ROOM, merge
         from ..temporal.shots import shot_span
 
         start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center)
@@ -318,7 +319,8 @@ class Colourise(Stage):
         else:
             ab = estimates[0][0]
         L_full = self._luma(window.current.image)[0]
-        rgb = merge(L_full, propagate.upsample(L_full, ab), self.saturation)
+        room = HIGHLIGHT_ROOM if self.radius else 0.0  # a still keeps its lightness exactly
+        rgb = merge(L_full, propagate.upsample(L_full, ab), self.saturation, room)
         return [window.current.replace(image=rgb)]
 
     def close(self) -> None:
