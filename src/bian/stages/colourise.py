@@ -12,7 +12,7 @@ Where the colour comes from, in order of precedence (several may combine):
 Every path predicts chroma only, at a working size, and puts it under the frame's full-resolution
 luminance (in a video, where a highlight's colour does not fit in sRGB, its lightness gives up at most
 3 L units, smoothly, rather than its colour shrinking with every flicker of the film's brightness; a
-still picture, or radius 0, keeps its lightness exactly). In a video the chroma of each frame is averaged with that of its ±radius neighbours along
+still picture, radius 0 or a one-frame shot keeps its lightness exactly). In a video the chroma of each frame is averaged with that of its ±radius neighbours along
 optical flow, within the shot, so colours hold still instead of flickering.
 """
 from __future__ import annotations
@@ -319,7 +319,7 @@ class Colourise(Stage):
         else:
             ab = estimates[0][0]
         L_full = self._luma(window.current.image)[0]
-        room = HIGHLIGHT_ROOM if self.radius else 0.0  # a still keeps its lightness exactly
+        room = HIGHLIGHT_ROOM if len(frames) > 1 else 0.0  # a still keeps its lightness exactly
         rgb = merge(L_full, propagate.upsample(L_full, ab), self.saturation, room)
         return [window.current.replace(image=rgb)]
 
