@@ -18,10 +18,12 @@ portraits) and the colour photographs shipped in scikit-image, each shrunk to at
   scikit-image's pictures are left out here because they are the fallback's examples.
 * flicker: frames_002 (60 frames) coloured from one reference, a keyframe coloured by the hint
   strokes in benchmarks/data/frames_002_hints.json; each frame alone (radius 0) against the temporal
-  stage (radius 6). Flicker = mean |Δa| + |Δb| / 2 (Lab units) between consecutive output frames
-  aligned by optical flow, over pixels whose flow passes a forward-backward check and that are not
-  near black (L ≥ 10, where sRGB has no room for chroma); measured with Lab
-  area-averaged to 320 px (chroma is seen at low resolution) and, for the record, at full size.
+  stage (its default radius, or --radius), on the raw frames and after bian's deflicker stage.
+  Flicker = mean |Δa| + |Δb| / 2 (Lab units) between consecutive output frames aligned by optical
+  flow, over pixels whose flow passes a forward-backward check and that are not near black (L ≥ 10,
+  where sRGB has no room for chroma); measured with Lab area-averaged to 320 px (chroma is seen at
+  low resolution) and, for the record, at full size. Then real colour clips (animate/d0.mp4,
+  driving.mp4) made grey: accuracy and flicker, each frame alone against the temporal stage.
 * video: `bian restore remaster_clip.mp4 --colorize --reference <its four colour references> -o …`
   run as a user would (a subprocess, 2 threads); the output's frame count and timestamps are compared
   with the input's, and before/after stills of four shots go to docs/img/colour_remaster_before_after.jpg.
