@@ -12,8 +12,9 @@ Where the colour comes from, in order of precedence (several may combine):
 Every path predicts chroma only, at a working size, and puts it under the frame's full-resolution
 luminance (in a video, where a highlight's colour does not fit in sRGB, its lightness gives up at most
 3 L units, smoothly, rather than its colour shrinking with every flicker of the film's brightness; a
-still picture, radius 0 or a one-frame shot keeps its lightness exactly). In a video the chroma of each frame is averaged with that of its ±radius neighbours along
-optical flow, within the shot, so colours hold still instead of flickering.
+still picture, radius 0 or a one-frame shot keeps its lightness exactly). In a video the chroma of
+each frame is averaged with that of its ±radius neighbours along optical flow, within the shot, so
+colours hold still instead of flickering.
 """
 from __future__ import annotations
 
