@@ -69,9 +69,9 @@ def relative_levels(cells: list[Cells], center: int) -> np.ndarray:
     Over the cells usable in both frames, the cell-wise log ratio is fitted robustly as a line in the
     reference cell's log brightness (a gain and a change of contrast: flicker is a pure gain, but
     exposure and development drift change dark and light tones by different amounts), and the line is
-    read at the reference frame's median cell level (dark cells left out). A plain median of the ratios would depend on which
-    cells are usable: a frame whose highlights clip loses its bright cells and would read the dark
-    tones' change. Where the cells span too narrow a range for a slope, the median ratio is used (the
+    read at the reference frame's median cell level (dark cells left out). A plain median of the ratios
+    would depend on which cells are usable: a frame whose highlights clip loses its bright cells and
+    would read the dark tones' change. Where the cells span too narrow a range for a slope, the median ratio is used (the
     log ratio of the means where fewer than four cells are usable)."""
     ref = cells[center]
     # Clipped cells count here: dropping them would move the middle tone with the frame's own flicker.
