@@ -176,8 +176,8 @@ def test_cli_prints_json_summary(tmp_path, capsys):
 
 
 def test_untouched_frames_are_encoded_as_decoded(tmp_path):
-    """Frames no stage changes reach the encoder as decoded: lossless H.264 (CRF 0) gives back the source's
-    YUV planes exactly (a YUV → RGB → YUV round trip rounds them), and the all-intra source's frame types
+    """Frames no stage changes (also those the frame-rate stage only retimes) reach the encoder as decoded:
+    lossless H.264 (CRF 0) gives back the source's YUV planes exactly (a YUV → RGB → YUV round trip rounds them), and the all-intra source's frame types
     do not force the output's."""
     src = pattern_video(tmp_path / "in.mp4", seconds=1, audio=None,
                         extra=("-c:v", "libx264", "-g", "1", "-pix_fmt", "yuv420p"))
@@ -192,6 +192,13 @@ def test_untouched_frames_are_encoded_as_decoded(tmp_path):
     assert len(got) == len(want) == 25
     assert all(np.array_equal(g, w) for (g, _), (w, _) in zip(got, want))
     assert sum(t != PictureType.I for _, t in got) >= 20
+    # the frame-rate stage keeps the source's frames as they are and adds made ones between them
+    doubled = tmp_path / "doubled.mp4"
+    bian.restore(src, doubled, crf=0, multi=2)
+    got = planes(doubled)
+    assert len(got) == 50
+    assert all(np.array_equal(g, w) for (g, _), (w, _) in zip(got[::2], want))
+    assert not any(np.array_equal(g, w) for (g, _), (w, _) in zip(got[1:-1:2], want))  # the last repeats
 
 
 def test_frame_keeps_its_decoded_picture_until_pixels_change(tmp_path):

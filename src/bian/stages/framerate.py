@@ -21,9 +21,10 @@ import numpy as np
 from ..analysis import duplicates
 from ..analysis.cuts import is_cut
 from ..errors import OptionError
-from ..frame import Frame
+from ..frame import Frame, to_float
 from ..interpolate.timing import Timing, nominal_rate
 from ..pipeline.options import Option, choice, int_range, rational, text
+from ..temporal.framecache import PerFrame
 from .base import Stage, Window
 
 MAX_HOLD = 2
@@ -102,7 +103,7 @@ class FrameRate(Stage):
         self.before = MAX_HOLD + 1 + duplicates.NEIGHBOURS if dedup else 1
         self.after = MAX_HOLD + 2 + duplicates.NEIGHBOURS if dedup else 2
         self._memo: OrderedDict = OrderedDict()
-        self._pictures: OrderedDict = OrderedDict()
+        self._float = PerFrame(to_float)  # each picture converted once for the windows that share it
 
     @property
     def speed(self) -> Fraction:
@@ -161,17 +162,16 @@ class FrameRate(Stage):
         out = []
         for k, (when, duration) in enumerate(slots):
             meta = dict(cur.meta)
-            if k in pictures:
-                meta["interpolated"] = True
-                image = pictures[k]
-            else:
-                image = self._rgb(a)
             if k == 0 and c > 0 and cuts[c - 1]:
                 meta["cut"] = True
             elif k > 0:
                 meta.pop("cut", None)
-            out.append(Frame(image=image, time=when, duration=duration, index=cur.index,
-                             alpha=a.alpha_float() if a.alpha is not None else None, meta=meta))
+            if k in pictures:
+                meta["interpolated"] = True
+                out.append(Frame(image=pictures[k], time=when, duration=duration, index=cur.index,
+                                 alpha=a.alpha_float() if a.alpha is not None else None, meta=meta))
+            else:  # a's own picture, retimed: left as decoded, so it is written untouched
+                out.append(a.replace(time=when, duration=duration, index=cur.index, meta=meta))
         return out
 
     def _analyse(self, frames, at_start, at_end) -> tuple[list[bool], list[bool]]:
@@ -212,16 +212,8 @@ class FrameRate(Stage):
         return prev, nxt, gaps
 
     def _rgb(self, frame: Frame) -> np.ndarray:
-        """``frame.rgb()``, converted once for the few windows that share the frame (a view when the
-        picture is float32 already). Callers must not write to it."""
-        if frame.image.dtype == np.float32:
-            return frame.rgb()
-        key = ("rgb", _key(frame))
-        if key not in self._pictures:
-            self._pictures[key] = frame.rgb()
-            while len(self._pictures) > self.before + self.after + 1:
-                self._pictures.popitem(last=False)
-        return self._pictures[key]
+        """``frame.rgb()``, converted once per picture (callers must not write to it)."""
+        return self._float(frame.image)
 
     def _remembered(self, key, make, *args):
         if key not in self._memo:
@@ -232,7 +224,6 @@ class FrameRate(Stage):
 
     def close(self) -> None:
         self._memo.clear()
-        self._pictures.clear()
         close = getattr(self.engine, "close", None)
         if close is not None:
             close()
