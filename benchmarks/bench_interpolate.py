@@ -100,7 +100,8 @@ def run_bian(kept: list[np.ndarray], step: int) -> tuple[dict[int, np.ndarray], 
     cpu, wall = time.process_time(), time.perf_counter()
     out = {}
     for f in apply_stage(stage, frames):
-        out[int(f.time * RATE * step)] = cv2.convertScaleAbs(f.image, alpha=255.0)  # rounded, saturated
+        image = f.image  # kept frames come back as given (uint8), made ones as float32
+        out[int(f.time * RATE * step)] = image if image.dtype == np.uint8 else cv2.convertScaleAbs(image, alpha=255.0)
     return out, time.perf_counter() - wall, time.process_time() - cpu
 
 
