@@ -44,34 +44,36 @@ def mad(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
 
 
-@pytest.mark.parametrize("at_cuts", ["repeat", "crossfade"])
-def test_no_frame_mixes_two_shots(shared, at_cuts):
+@pytest.mark.parametrize("at_cuts,fps", [("repeat", 24), ("repeat", 48), ("crossfade", 24)])
+def test_no_frame_mixes_two_shots(shared, at_cuts, fps):
     shot_a = film(shared, "sample_bw.mp4", 310, 8)
     shot_b = film(shared, "remaster_clip.mp4", 100, 8)
     rate = Fraction(16)
     frames = frames_at(rate, shot_a + shot_b)
-    cut_time = 8 / rate
-    out = list(apply_stage(stage(rate, fps=Fraction(24), at_cuts=at_cuts), frames))
-    assert [f.time for f in out] == [Fraction(k, 24) for k in range(24)]
+    out = list(apply_stage(stage(rate, fps=Fraction(fps), at_cuts=at_cuts), frames))
+    assert [f.time for f in out] == [Fraction(k, fps) for k in range(16 * fps // 16)]
     apart = mad(shot_a[-1], shot_b[0])
-    last_a = max(k for k, f in enumerate(out) if f.time < cut_time)
+    # the cut lies somewhere in [7/16, 8/16); repeat shows the frame nearer in time: A before the middle
+    middle = Fraction(15, 32)
+    inside = [k for k, f in enumerate(out) if 7 / rate < f.time < 8 / rate]
+    assert inside  # 24 fps: one frame at u = 1/3; 48 fps: u = 1/3 and 2/3
     for k, f in enumerate(out):
         near_a = min(mad(f.image, p) for p in shot_a)
         near_b = min(mad(f.image, p) for p in shot_b)
-        if at_cuts == "crossfade" and k == last_a:
-            # the one frame inside the cut interval is the blend the user asked for, at its own time
+        if at_cuts == "crossfade" and k in inside:
+            # the frames inside the cut interval are the blend the user asked for, at their own time
             u = np.float32((f.time - 7 / rate) * rate)
             np.testing.assert_allclose(f.image, shot_a[-1] * (1 - u) + shot_b[0] * u, atol=1e-6)
             continue
         # within a shot, an interpolated frame stays close to its own shot's frames and far from the other's
-        own, other = (near_a, near_b) if f.time < cut_time else (near_b, near_a)
+        own, other = (near_a, near_b) if f.time <= middle else (near_b, near_a)
         assert own < 0.15 * apart, (k, own, apart)
         assert other > 0.6 * apart, (k, other, apart)
-    # repeat mode: the last frame of shot A is shown until the cut, untouched
-    if at_cuts == "repeat":
-        np.testing.assert_array_equal(out[last_a].image, shot_a[-1])
-    first_b = last_a + 1
-    assert out[first_b].meta.get("cut") and not any(f.meta.get("cut") for f in out[:first_b])
+        if at_cuts == "repeat" and k in inside:  # untouched copies of the nearer frame
+            np.testing.assert_array_equal(f.image, shot_a[-1] if f.time <= middle else shot_b[0])
+    # the cut is noted on the first frame of shot B: past the middle (repeat), at 8/16 (crossfade)
+    first_b = next(k for k, f in enumerate(out) if (f.time > middle if at_cuts == "repeat" else f.time >= 8 / rate))
+    assert out[first_b].meta.get("cut") and not any(f.meta.get("cut") for f in out[:first_b] + out[first_b + 1:])
 
 
 def test_held_frames_replaced_not_dropped(shared):

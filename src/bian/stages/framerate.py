@@ -6,8 +6,9 @@ The last frame's interval is [t_i, t_i + duration). Every timestamp is an exact 
 the input timestamps, so variable-frame-rate input keeps its timing. Output frames carry the source
 index of the input frame they follow.
 
-Between two frames of one shot the interpolator makes the picture; across a scene cut the earlier
-frame is repeated (or the two are cross-faded, on request), so no frame ever mixes two shots. Held
+Between two frames of one shot the interpolator makes the picture; across a scene cut each frame
+repeats the nearer of the two frames in time (or the two are cross-faded, on request), so no frame
+ever mixes two shots. Held
 frames (a picture repeated by a transfer or a conversion) are replaced by pictures interpolated at
 their own time between the frames around the hold; the frame count and durations stay the same.
 """
@@ -45,8 +46,9 @@ OPTIONS = [
            choices=("flow", "rife")),
     Option("rife_model", text, None, "RIFE weights: a flownet.pkl file or the folder holding it "
            "(default: the catalogue's rife-v4.26)", metavar="PATH"),
-    Option("at_cuts", choice("at_cuts", ("repeat", "crossfade")), "repeat", "at a scene cut, repeat the last "
-           "frame of the shot (default) or cross-fade into the next", choices=("repeat", "crossfade")),
+    Option("at_cuts", choice("at_cuts", ("repeat", "crossfade")), "repeat", "at a scene cut, repeat the frame "
+           "nearer in time, the shot's last or the next one's first (default), or cross-fade between them",
+           choices=("repeat", "crossfade")),
     Option("dedup", choice("dedup", ("auto", "on", "off")), "auto", "replace held (repeated) frames with "
            "interpolated ones: auto = when the frame rate or speed changes", choices=("auto", "on", "off")),
 ]
@@ -141,6 +143,7 @@ class FrameRate(Stage):
         b = frames[e + 1] if e + 1 < len(frames) else None
         pictures: dict[int, np.ndarray] = {}
         wanted = []
+        later = set()  # slots that show b's own picture: past the middle of a cut's interval
         if b is not None:
             t_a, span = retime(a.time), retime(b.time) - retime(a.time)
             for k, (when, _) in enumerate(slots):
@@ -150,6 +153,8 @@ class FrameRate(Stage):
                 if cuts[e]:
                     if self.at_cuts == "crossfade":
                         pictures[k] = self._rgb(a) * np.float32(1 - u) + self._rgb(b) * np.float32(u)
+                    elif c == e and _past_middle(when, retime(cur.time), retime(b.time)):
+                        later.add(k)
                 else:
                     wanted.append((k, u))
         if wanted:
@@ -159,14 +164,23 @@ class FrameRate(Stage):
                                            nxt=None if nxt is None else self._rgb(nxt), gaps=gaps,
                                            keys=tuple(None if f is None else _key(f) for f in (prev, a, b, nxt)))
             pictures.update((k, p) for (k, _), p in zip(wanted, made))
+        # the cut is noted on the first frame of the new shot: the first of ``later``, or this interval's
+        # first frame when the cut's own interval (the one before) ended before showing the new shot
+        first_new = min(later, default=None)
+        if c > 0 and cuts[c - 1]:
+            start, end = retime(frames[c - 1].time), retime(cur.time)
+            if self.at_cuts == "crossfade" or not any(_past_middle(when, start, end)
+                                                      for when, _ in self.timing.frames_in(start, end)):
+                first_new = 0
         out = []
         for k, (when, duration) in enumerate(slots):
             meta = dict(cur.meta)
-            if k == 0 and c > 0 and cuts[c - 1]:
+            meta.pop("cut", None)
+            if k == first_new:
                 meta["cut"] = True
-            elif k > 0:
-                meta.pop("cut", None)
-            if k in pictures:
+            if k in later:  # b's own picture, retimed, untouched
+                out.append(b.replace(time=when, duration=duration, index=cur.index, meta=meta))
+            elif k in pictures:
                 meta["interpolated"] = True
                 out.append(Frame(image=pictures[k], time=when, duration=duration, index=cur.index,
                                  alpha=a.alpha_float() if a.alpha is not None else None, meta=meta))
@@ -241,6 +255,12 @@ def _run(held: list[bool], c: int, n: int, at_start: bool, at_end: bool) -> tupl
     if e - s > MAX_HOLD or (s == 0 and not at_start and s != c) or (e == n - 1 and not at_end and e != c):
         return c, c
     return s, e
+
+
+def _past_middle(when: Fraction, start: Fraction, end: Fraction) -> bool:
+    """``when`` lies in the later half of [start, end): nearer the later frame. A cut's time inside its
+    interval is unknown, so repeating the nearer frame halves the expected stretch of the wrong shot."""
+    return 2 * when > start + end
 
 
 def _key(frame: Frame) -> tuple:
