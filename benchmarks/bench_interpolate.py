@@ -14,8 +14,17 @@ both limited to the same number of threads (``--threads``, OpenCV for bian, ``-t
 ``-filter_threads`` for FFmpeg); each side runs ``--repeat`` times, alternating, and its fastest run
 counts (bian's repeated outputs must be identical).
 
+Unique frames: a transfer that repeats pictures (3:2 pull-down puts a copy of every 4th film frame into
+29.97 fps video; remaster_clip.mp4 is one) makes some dropped frames copies of a kept neighbour, so
+"interpolating" them measures guessing which neighbour was repeated. bian detects such copies and makes
+them again by interpolation at their own time, so the film's frames are the unique ones. For each clip
+the copies are found by bian's own held-frame detector (``analysis.duplicates``, as the stage uses it)
+and the same protocol runs again on the remaining frames; these rows are printed beside the raw-frame
+rows, never instead (a clip with no copies found gets no extra rows: its unique frames are the raw ones).
+Each found copy is listed with its PSNR to the frame before, beside the PSNR of the window's other pairs.
+
     python benchmarks/bench_interpolate.py [--frames 61] [--clips sample_bw,remaster,frames_002]
-        [--threads 1] [--repeat 3]
+        [--threads 1] [--repeat 3] [--unique yes|no]
 """
 from __future__ import annotations
 
@@ -37,6 +46,7 @@ from skimage.metrics import structural_similarity
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from bian.analysis import duplicates  # noqa: E402
 from bian.analysis.cuts import is_cut  # noqa: E402
 from bian.frame import Frame  # noqa: E402
 from bian.pipeline.plan import Source  # noqa: E402
@@ -69,6 +79,24 @@ def load(name: str, count: int) -> list[np.ndarray]:
             if len(frames) == count:
                 break
     return frames
+
+
+def copies(frames: list[np.ndarray]) -> list[int]:
+    """Indices of the frames bian's held-frame detector takes for copies of the frame before (runs
+    of up to ``framerate.MAX_HOLD`` copies: longer ones are freezes the stage keeps), judged as the
+    stage judges them, on the whole window."""
+    thumbs = [duplicates.thumbnail(f.astype(np.float32) / 255) for f in frames]
+    cuts = [is_cut(x, y) for x, y in zip(thumbs, thumbs[1:])]
+    held = duplicates.held_pairs([duplicates.difference(x, y) for x, y in zip(thumbs, thumbs[1:])], cuts)
+    found, j = [], 0
+    while j < len(held):
+        k = j
+        while k < len(held) and held[k]:
+            k += 1
+        if 0 < k - j <= framerate.MAX_HOLD:
+            found += range(j + 1, k + 1)
+        j = k + 1 if k == j else k
+    return found
 
 
 def cpu_children() -> float:
@@ -153,20 +181,36 @@ def main() -> None:
     parser.add_argument("--steps", default="2,3")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each side (fastest counts)")
+    parser.add_argument("--unique", choices=("yes", "no"), default="yes",
+                        help="also run on the frames left when the copies bian finds are taken out")
     args = parser.parse_args()
     cv2.setNumThreads(args.threads)
     if not FILM.is_dir():
         sys.exit(f"shared film data not found at {FILM} (set BIAN_SHARED)")
-    rows = []
+    rows, found_notes = [], []
     load_before = os.getloadavg()
     for name in args.clips.split(","):
         frames = load(name, args.frames)
-        for step in (int(s) for s in args.steps.split(",")):
-            row = evaluate(name, frames, step, args.threads, args.repeat)
-            rows.append(row)
-            print(f"done {name} 1/{step}: bian {row['bian'][0]:.2f} dB, minterpolate {row['minterpolate'][0]:.2f} dB",
-                  file=sys.stderr, flush=True)
+        found = copies(frames)
+        first = CLIPS[name][1]
+        pairs = [psnr(frames[i], frames[i + 1]) for i in range(len(frames) - 1)]
+        others = sorted((round(pairs[i - 1], 1), first + i) for i in range(1, len(frames)) if i not in found)
+        found_notes.append(f"{name} (frames {first}–{first + len(frames) - 1}): {len(found)} copies found by bian's "
+                           f"detector: {', '.join(f'{first + i} ({pairs[i - 1]:.1f} dB)' for i in found) or 'none'}; "
+                           f"other pairs' PSNR to the frame before, highest: "
+                           f"{', '.join(f'{i} ({p} dB)' for p, i in others[-4:][::-1])}")
+        sets = [(name, frames)]
+        if found and args.unique == "yes":
+            sets.append((f"{name}, unique frames ({len(found)} copies out)",
+                         [f for i, f in enumerate(frames) if i not in found]))
+        for label, pictures in sets:
+            for step in (int(s) for s in args.steps.split(",")):
+                row = evaluate(label, pictures, step, args.threads, args.repeat)
+                rows.append(row)
+                print(f"done {label} 1/{step}: bian {row['bian'][0]:.2f} dB, minterpolate "
+                      f"{row['minterpolate'][0]:.2f} dB", file=sys.stderr, flush=True)
     print(f"threads {args.threads}, fastest of {args.repeat} runs; load average before/after: {load_before} / {os.getloadavg()}\n")
+    print("\n".join(f"- {n}" for n in found_notes) + "\n")
     print("| clip | dropped | frames scored | bian PSNR / SSIM | minterpolate | blend | repeat | Δ PSNR vs minterpolate "
           "| frames without a cut: bian / minterpolate / Δ |")
     print("|---|---|---|---|---|---|---|---|---|")
