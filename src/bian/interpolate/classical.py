@@ -95,8 +95,8 @@ class FlowInterpolator:
         # guess, so the blend gets more weight; with no outer frames the doubt is taken as half.
         bend = None
         if f0p is not None and f1n is not None:
-            bend = (np.linalg.norm(motion.acceleration(f01, f0p, gaps[0]), axis=-1)
-                    + np.linalg.norm(motion.acceleration(f10, f1n, gaps[1]), axis=-1))
+            bend = (np.sqrt(motion.squared_length(motion.acceleration(f01, f0p, gaps[0])))
+                    + np.sqrt(motion.squared_length(motion.acceleration(f10, f1n, gaps[1]))))
             bend = cv2.GaussianBlur(bend, (0, 0), _SCORE_RADIUS) * np.float32(a.shape[1] / g0.shape[1] / 4)
         out = []
         for t in times:
@@ -168,8 +168,8 @@ def _render(a, b, t, paths, shares, weight) -> np.ndarray:
     for image, side, take in ((a, 0, take_a), (b, 1, take_b)):
         offset = sum(paths[k][side] * take[k][..., None] for k in range(len(paths)))
         offset /= np.maximum(take.sum(0), 1e-6)[..., None]
-        if not full:
-            offset = cv2.multiply(up(offset), (w / mw, h / mh, 0, 0))
+        if not full:  # to full-size pixels (resizing is linear, so scaling first is the same)
+            offset = up(offset * np.float32((w / mw, h / mh)))
         warped.append(motion.sample(image, offset, kernel=_KERNEL))
     share = up(take_b.sum(0) / np.maximum(moving.sum(0), 1e-6))
     still = up(weight[-1])

@@ -52,6 +52,12 @@ def sample(image: np.ndarray, offset: np.ndarray, scale: float = 1.0, kernel: in
     return cv2.remap(image, where, None, kernel, borderMode=cv2.BORDER_REPLICATE)
 
 
+def squared_length(field: np.ndarray) -> np.ndarray:
+    """x² + y² of every vector of an H×W×2 field (numpy's sum over a last axis of two is ten times
+    slower than this)."""
+    return field[..., 0] * field[..., 0] + field[..., 1] * field[..., 1]
+
+
 def trajectory(displacement: np.ndarray, iterations: int = ITERATIONS) -> np.ndarray:
     """Given ``displacement[x]`` = where the point starting at x moves to (relative), the displacement
     ``v(y)`` of the point that arrives at y: the fixed point of ``v(y) = displacement(y − v(y))``.
@@ -67,8 +73,8 @@ def occlusion(f01: np.ndarray, f10: np.ndarray) -> np.ndarray:
     consistency: a visible pixel returns to itself, ``f01(x) + f10(x + f01(x)) ≈ 0``. The tolerance
     grows with the motion (Sundaram et al. 2010), so fast but consistent motion is not flagged."""
     back = sample(f10, f01)
-    err = ((f01 + back) ** 2).sum(-1)
-    tolerance = 0.01 * ((f01 ** 2).sum(-1) + (back ** 2).sum(-1)) + 0.5
+    err = squared_length(f01 + back)
+    tolerance = 0.01 * (squared_length(f01) + squared_length(back)) + 0.5
     return np.clip(err / tolerance - 1.0, 0.0, 1.0)
 
 
