@@ -1,13 +1,17 @@
 """Deflicker: flicker removed, real lighting steps and fades kept, reset at cuts, local tone evened."""
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from film_factory import frames_of, run, scene
 
 from bian.errors import OptionError
+from bian.frame import Frame
+from bian.pipeline.runner import apply_stage
 from bian.stages import deflicker as stage_module
 from bian.stages.base import Window
 from bian.stages.deflicker import Deflicker
-from bian.temporal.deflicker import measure, relative_levels, run_of, trend_at
+from bian.temporal.deflicker import lasting_light, measure, relative_levels, steps_of, trend
 from bian.temporal.trend import level_at
 
 
@@ -46,10 +50,9 @@ def test_a_lamp_switched_on_survives():
 def test_step_detection_splits_only_at_real_steps():
     rng = np.random.default_rng(4)
     flicker = np.log(rng.uniform(0.85, 1.15, 31))
-    assert run_of(flicker, 15) == (0, 31)
+    assert steps_of(flicker) == []
     stepped = flicker + np.where(np.arange(31) >= 10, np.log(1.6), 0)
-    assert run_of(stepped, 15) == (10, 31)
-    assert run_of(stepped, 5) == (0, 10)
+    assert steps_of(stepped) == [10]
 
 
 def test_a_fade_is_kept():
@@ -65,7 +68,7 @@ def test_exposure_settling_after_a_cut_is_followed(seed):
     frames = np.arange(41)
     settle = 0.5 * np.exp(-frames / 8)  # log brightness easing down over the first frames of a shot
     levels = settle + np.log(np.random.default_rng(seed).uniform(0.85, 1.15, 41))
-    bent = np.array([trend_at(levels, c) for c in frames]) - settle
+    bent = trend(levels) - settle
     straight = np.array([float(level_at(levels, frames, c)) for c in frames]) - settle
     assert np.sqrt(np.mean(bent ** 2)) < 0.75 * np.sqrt(np.mean(straight ** 2))
 
@@ -73,8 +76,7 @@ def test_exposure_settling_after_a_cut_is_followed(seed):
 def test_flicker_alone_gets_no_bent_trend():
     for seed in range(5):
         levels = np.log(np.random.default_rng(10 + seed).uniform(0.85, 1.15, 41))
-        assert [trend_at(levels, c) for c in (0, 20, 40)] == [float(level_at(levels, np.arange(41), c))
-                                                               for c in (0, 20, 40)]
+        assert np.allclose(trend(levels)[[0, 20, 40]], [level_at(levels, np.arange(41), c) for c in (0, 20, 40)])
 
 
 def test_a_contrast_drift_reads_the_same_whether_or_not_highlights_clip():
@@ -137,7 +139,8 @@ def test_still_image_passes_unchanged():
     assert np.array_equal(out.image, picture)
 
 
-@pytest.mark.parametrize("kwargs", [dict(radius=1), dict(radius=31), dict(strength=0), dict(strength=1.5)])
+@pytest.mark.parametrize("kwargs", [dict(radius=1), dict(radius=31), dict(strength=0), dict(strength=1.5),
+                                    dict(hold=0.1), dict(hold=5), dict(rate=0)])
 def test_bad_parameters(kwargs):
     with pytest.raises(OptionError):
         Deflicker(**kwargs)
@@ -149,5 +152,67 @@ def test_options_and_build():
         with pytest.raises(OptionError):
             radius.parse(bad)
     assert stage_module.build({"deflicker": False}, None) == []
-    (stage,) = stage_module.build({"deflicker": True, "deflicker_radius": 8, "deflicker_global": True}, None)
+    (stage,) = stage_module.build({"deflicker": True, "deflicker_radius": 8, "deflicker_global": True,
+                                   "deflicker_hold": 0.2}, None)
     assert (stage.before, stage.after, stage.local) == (8, 8, False)
+    # One second at 25 fps needs 24 frames each side to see a change last: the window widens to that.
+    (stage,) = stage_module.build({"deflicker": True, "deflicker_radius": 8}, None)
+    assert (stage.before, stage.after) == (24, 24)
+
+
+def _lit(picture, light):
+    """``picture`` under a log brightness ``light`` per frame."""
+    return np.clip(picture[None] * np.exp(light)[:, None, None, None].astype(np.float32), 0, 1)
+
+
+def _run_at(stage, images, fps):
+    frames = [Frame(np.asarray(im, np.float32), Fraction(i, fps), Fraction(1, fps), i) for i, im in enumerate(images)]
+    return np.stack([f.image for f in apply_stage(stage, frames)])
+
+
+def test_short_breathing_is_removed_with_no_other_flicker():
+    # A clean clip whose light breathes: ±0.1 log for 5 to 15 frames (0.2–0.6 s at 25 fps), each time
+    # coming back. No frame-to-frame flicker hides it, so every step stands far above the noise; it
+    # is still flicker, not lighting.
+    light = np.zeros(95)
+    for start, length, level in ((5, 8, 0.1), (25, 12, -0.1), (50, 6, 0.1), (70, 10, -0.08)):
+        light[start:start + length] = level
+    picture = scene(48, 64, seed=11) * 0.7
+    out = np.log(_means(run(Deflicker(), _lit(picture, light))) / picture.mean())
+    assert np.std(out) < np.std(light) / 5
+
+
+def test_a_lasting_step_among_breathing_is_kept():
+    # The same kind of breathing, and a lamp switched on at frame 40 that stays (2.4 s at 25 fps). (A
+    # dip within a second after the switch would hide, in a ±1 s view, that the new level lasts.)
+    light = np.where(np.arange(100) >= 40, np.log(1.3), 0.0)
+    light[10:18] += 0.1
+    light[70:80] -= 0.1
+    picture = scene(48, 64, seed=12) * 0.6
+    out = np.log(_means(run(Deflicker(), _lit(picture, light))) / picture.mean())
+    assert out[45:].mean() - out[:35].mean() == pytest.approx(np.log(1.3), abs=0.02)
+    assert np.std(out[:38]) < 0.01 and np.std(out[42:]) < 0.01
+
+
+@pytest.mark.parametrize("fps", [16, 50])
+def test_the_hold_rule_is_in_seconds(fps):
+    # The same history in seconds at two frame rates: a brightening that lasts 0.6 s and comes back
+    # is removed, a step 1.2 s later that then holds 2 s is kept.
+    t = np.arange(int(5 * fps)) / fps
+    light = np.where((t >= 0.7) & (t < 1.3), 0.12, 0.0) + np.where(t >= 2.5, np.log(1.3), 0.0)
+    picture = scene(32, 40, seed=13) * 0.6
+    out = np.log(_means(_run_at(Deflicker(rate=fps), _lit(picture, light), fps)) / picture.mean())
+    before, after = out[t < 2.4], out[t >= 2.6]
+    assert np.ptp(before) < 0.02
+    assert after.mean() - before.mean() == pytest.approx(np.log(1.3), abs=0.02)
+
+
+def test_lasting_light_keeps_what_lasts_hold_frames():
+    levels = np.zeros(70)
+    levels[10:19] = 0.2   # 9 frames: back before 10
+    levels[40:] = -0.3    # holds to the end
+    light, steps = lasting_light(levels, 10)
+    assert np.allclose(light[:40], 0) and np.allclose(light[40:], -0.3)
+    assert steps == [40]
+    light, _ = lasting_light(levels, 9)   # a 9-frame hold keeps the 9-frame excursion
+    assert np.allclose(light, levels)

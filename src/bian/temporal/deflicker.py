@@ -7,16 +7,22 @@ cell-wise log ratios, fitted robustly as a line against the cells' tone and read
 frame's middle tone (:func:`relative_levels`): a person walking through a few cells does not count as
 a lighting change (a plain frame mean would read it as flicker and correct it away), and a change of
 contrast reads the same whichever cells are usable; black cells and cells with clipped highlights,
-whose ratio says nothing about the gain, are left out. Within the window the current frame's run is
-cut at scene cuts and at lasting brightness steps (a lamp switched on, a door opened: a jump that
-holds, unlike flicker, which comes and goes from frame to frame). The target is the run's level at the
-current frame (:func:`trend_at`): the mean, or a line where the run fades, or, where the exposure bends
-(settles after a cut, starts to drift), a piecewise-straight trend through the levels (ℓ1 trend
-filtering, Kim et al. 2009) whose penalty is set from the measured flicker so that flicker alone almost
-never bends it: only the fast component is removed. For the tone across the frame, each cell's median
-over the run (neighbours brought to the current level first) is compared with the current frame and a
-smooth surface is fitted robustly to the difference, kept in proportion to how much of it the surface
-explains. The correction is a gain: global, times that smooth field.
+whose ratio says nothing about the gain, are left out.
+
+What counts as real light is decided by how long it lasts. The levels of the shot are split at every
+brightness step that stands above the flicker, and each run gets its slow part (:func:`trend`): the
+mean, or a line where the run fades, or, where the exposure bends (settles after a cut, starts to
+drift), a piecewise-straight trend through the levels (ℓ1 trend filtering, Kim et al. 2009) whose
+penalty is set from the measured flicker so that flicker alone almost never bends it. Then every
+excursion of that trend that comes back within :data:`HOLD` seconds is removed, shortest first (grey
+opening and closing with flat elements up to that length, Bangham's sieve: steps whose new level lasts,
+fades and settling keep their shape exactly): a lamp switched on, a door opened stays; the film's own breathing, a brightness change
+for a few frames that then returns, goes, whether or not other flicker hides it (:func:`lasting_light`).
+The target is that lasting light at the current frame. For the tone across the frame, each cell's
+median over the frames of the same lasting light (neighbours brought to the current level first) is
+compared with the current frame and a smooth surface is fitted robustly to the difference, kept in
+proportion to how much of it the surface explains. The correction is a gain: global, times that
+smooth field.
 """
 from __future__ import annotations
 
@@ -24,9 +30,18 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
 from .trend import level_at
 
+HOLD = 1.0
+"""Shortest lighting change kept, in seconds: a brightness change is real light only when its new level
+lasts this long; one that comes back sooner is flicker. Lighting changes in a scene (a lamp, a door, a
+cloud, a camera turning to the window, exposure settling after a cut) hold for seconds, while film's
+own flicker and breathing (uneven exposure, shutter and printing density frame to frame, processing
+that varies along the strip) comes and goes within a fraction of a second; a second also keeps the
+rule above the period the eye reads as flicker rather than as a change of light. Set in seconds, not
+frames, so that it means the same at 16, 24 or 60 frames per second."""
 GRID = (8, 6)
 """Tone grid, cells across × down."""
 MAX_GAIN = 2.0
@@ -104,12 +119,15 @@ def _robust_line(x: np.ndarray, y: np.ndarray) -> float:
     return float(coef[0])
 
 
-def run_of(levels, center: int) -> tuple[int, int]:
-    """``(start, stop)``: the part of ``levels`` (log brightness of one shot) around ``center`` with no
-    lasting step, found by repeatedly splitting at the strongest step while it is significant."""
+def steps_of(levels) -> list[int]:
+    """Positions (ascending) where ``levels`` (log brightness of one shot) step, found by splitting at the
+    strongest step while it stands significantly above the flicker, in every part."""
     levels = np.asarray(levels, np.float64)
-    start, stop = 0, len(levels)
-    while stop - start >= 4:
+    found, parts = [], [(0, len(levels))]
+    while parts:
+        start, stop = parts.pop()
+        if stop - start < 4:
+            continue
         seg = levels[start:stop]
         flicker = max(FLICKER_FLOOR, _flicker(seg))
         n = len(seg)
@@ -119,11 +137,54 @@ def run_of(levels, center: int) -> tuple[int, int]:
         right = (csum[-1] - csum[:-1]) / (n - k)
         t = np.abs(left - right) / (flicker * np.sqrt(1.0 / k + 1.0 / (n - k)))
         best = int(np.argmax(t))
-        if t[best] < STEP_T:
-            break
-        split = start + best + 1
-        start, stop = (split, stop) if center >= split else (start, split)
-    return start, stop
+        if t[best] >= STEP_T:
+            split = start + best + 1
+            found.append(split)
+            parts += [(start, split), (split, stop)]
+    return sorted(found)
+
+
+def lasting_light(levels, hold: int, open_ends: tuple[bool, bool] = (False, False)
+                  ) -> tuple[np.ndarray, list[int]]:
+    """The real light at every frame of ``levels`` (log brightness of one shot, or of the part of it in
+    view), and the steps of it that last.
+
+    Each run between the steps of :func:`steps_of` gets its slow part (:func:`trend`); then every
+    excursion of that piecewise trend narrower than ``hold`` frames is removed by grey opening and
+    closing with flat elements of 2, 3, … ``hold`` frames in turn, shortest first (both orders of
+    opening and closing averaged, so that brightening and darkening are treated alike). A step between
+    two levels that each last ``hold`` frames, a fade and a monotone settling pass unchanged. At a closed end of ``levels`` (a cut, the start or end of
+    the film) the last level is taken to last, so a fade or settling there is kept. At an open end
+    (``open_ends``: the view stops but the shot goes on), the level in view there is taken to last
+    twice as long as it is seen (its visible part is on average half of it), and the level that lasts
+    longest in view to follow: a breathing excursion half out of view must not pass for a lasting
+    level.
+    Returns the light (log units, one per
+    frame) and the steps that survive (those the light still jumps at)."""
+    levels = np.asarray(levels, np.float64)
+    steps = steps_of(levels)
+    bounds = [0] + steps + [len(levels)]
+    fast = np.concatenate([trend(levels[a:b]) for a, b in zip(bounds[:-1], bounds[1:])])
+    if hold < 2:
+        return fast, steps
+    # Extend the ends once, by as much as the passes reach (padding each pass separately would cut a
+    # fade at the ends).
+    pad = 2 * hold
+    longest = int(np.argmax(np.diff(bounds)))
+    steady = float(np.median(fast[bounds[longest]:bounds[longest + 1]]))
+    wide = np.concatenate([_beyond(fast[::-1], bounds[1], pad, open_ends[0], steady)[::-1], fast,
+                           _beyond(fast, len(fast) - bounds[-2], pad, open_ends[1], steady)])
+
+    def sieve(x, first, then):
+        # Shortest excursions first (an alternating sequential filter, Bangham's sieve): a short
+        # excursion next to a step is removed before the step's sides are judged, whatever their order.
+        for size in range(2, hold + 1):
+            x = then(first(x, size), size)
+        return x
+    light = 0.5 * (sieve(wide, ndimage.grey_opening, ndimage.grey_closing)
+                   + sieve(wide, ndimage.grey_closing, ndimage.grey_opening))[pad:-pad]
+    kept = [s for s in steps if abs(light[s] - light[s - 1]) > 0.5 * abs(fast[s] - fast[s - 1])]
+    return light, kept
 
 
 def _flicker(levels: np.ndarray) -> float:
@@ -134,10 +195,19 @@ def _flicker(levels: np.ndarray) -> float:
     return float(np.median(np.abs(np.diff(levels))) / 0.6745 / np.sqrt(2.0))
 
 
-def trend_at(levels, center: int) -> float:
-    """The slow part of ``levels`` (log brightness of one run) at ``center``: the mean or a line
-    (:func:`bian.temporal.trend.level_at`), or a piecewise-straight ℓ1 trend where the levels bend by
-    more than their flicker explains."""
+def _beyond(fast: np.ndarray, run: int, count: int, open_end: bool, steady: float) -> np.ndarray:
+    """``count`` values past the end of ``fast``, a piecewise trend whose last run is ``run`` frames
+    long: its last value again (a closed end), or at an open end that value for ``run`` more frames and
+    then ``steady`` (what lies beyond is not known)."""
+    if not open_end:
+        return np.full(count, fast[-1])
+    return np.concatenate([np.full(min(run, count), fast[-1]), np.full(max(count - run, 0), steady)])
+
+
+def trend(levels) -> np.ndarray:
+    """The slow part of ``levels`` (log brightness of one run, no step inside) at every frame: the mean
+    or a line (:func:`bian.temporal.trend.level_at`), or a piecewise-straight ℓ1 trend where the levels
+    bend by more than their flicker explains."""
     levels = np.asarray(levels, np.float64)
     n = len(levels)
     if n >= 7:
@@ -145,8 +215,12 @@ def trend_at(levels, center: int) -> float:
         second = _second_difference(n)
         # The smallest penalty at which the ℓ1 trend is a straight line (its dual bound).
         if penalty < np.abs(np.linalg.solve(second @ second.T, second @ levels)).max():
-            return float(_l1_trend(levels, penalty, second)[center])
-    return float(level_at(levels, np.arange(n), center))
+            return _l1_trend(levels, penalty, second)
+    if n < 5:  # too short to tell a slope from flicker; only a steep clean fade is cut this short
+        return np.polyval(np.polyfit(np.arange(n), levels, 1), np.arange(n)) if n > 1 else levels.copy()
+    # The mean, or a line: either way straight, so its two ends give every frame.
+    first, last = (float(level_at(levels, np.arange(n), at)) for at in (0, n - 1))
+    return np.linspace(first, last, n)
 
 
 def _second_difference(n: int) -> np.ndarray:
@@ -167,12 +241,11 @@ def _l1_trend(levels: np.ndarray, penalty: float, second: np.ndarray, sweeps: in
     return x
 
 
-def correction(cells: list[Cells], levels: np.ndarray, center: int, local: bool = True,
+def correction(cells: list[Cells], levels: np.ndarray, center: int, target: float, local: bool = True,
                strength: float = 1.0) -> tuple[float, np.ndarray | None]:
     """Log gain for the whole frame and, with ``local``, a smooth log-gain grid (GRID cells) that bring
-    ``cells[center]`` to the target of its run: ``cells`` and ``levels`` (from :func:`relative_levels`)
-    hold that run only."""
-    target = trend_at(levels, center)
+    ``cells[center]`` to ``target`` (its lasting light, :func:`lasting_light`): ``cells`` and ``levels``
+    (from :func:`relative_levels`) hold the frames of the same lasting light only."""
     gain = float(np.clip(strength * target, -np.log(MAX_GAIN), np.log(MAX_GAIN)))
     if not local or len(cells) < 3:
         return gain, None
