@@ -166,11 +166,12 @@ def _render(a, b, t, paths, shares, weight) -> np.ndarray:
     take_a = moving - take_b
     warped = []
     for image, side, take in ((a, 0, take_a), (b, 1, take_b)):
-        offset = sum(paths[k][side] * take[k][..., None] for k in range(len(paths)))
-        offset /= np.maximum(take.sum(0), 1e-6)[..., None]
-        if not full:  # to full-size pixels (resizing is linear, so scaling first is the same)
-            offset = up(offset * np.float32((w / mw, h / mh)))
-        warped.append(motion.sample(image, offset, kernel=_KERNEL))
+        # x and y apart: numpy's loops over a last axis of two (broadcast weights) are ten times slower
+        norm = np.float32(1) / np.maximum(take.sum(0), np.float32(1e-6))
+        offset = np.empty_like(paths[0][side])
+        for c, scale in enumerate((w / mw, h / mh)):  # to full-size pixels (resizing is linear)
+            offset[..., c] = sum(paths[k][side][..., c] * take[k] for k in range(len(paths))) * (norm * np.float32(scale))
+        warped.append(motion.sample(image, up(offset), kernel=_KERNEL))
     share = up(take_b.sum(0) / np.maximum(moving.sum(0), 1e-6))
     still = up(weight[-1])
     # blendLinear: per-pixel weights for all channels at once (weights that sum to 1 here)
