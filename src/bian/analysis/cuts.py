@@ -27,6 +27,9 @@ flicker (gain, gamma and a brightness ramp changing every frame) and ≤ 0.15 un
 width with a 3 % zoom per frame (the previous, motion-blind score gave such pans up to 0.82)."""
 
 
+_GRID = np.dstack(np.meshgrid(np.arange(_SIZE, dtype=np.float32), np.arange(_SIZE, dtype=np.float32)))
+
+
 def _signature(image: np.ndarray) -> np.ndarray:
     grey = image.mean(axis=2) if image.ndim == 3 else image
     small = cv2.resize(grey.astype(np.float32), (_SIZE, _SIZE), interpolation=cv2.INTER_AREA)
@@ -51,8 +54,7 @@ def cut_score(prev_rgb: np.ndarray, cur_rgb: np.ndarray) -> float:
     a, b = _signature(prev_rgb), _signature(cur_rgb)
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     flow = dis.calc(_as_u8(b), _as_u8(a), None)  # where each point of the current frame was before
-    grid = np.dstack(np.meshgrid(np.arange(_SIZE, dtype=np.float32), np.arange(_SIZE, dtype=np.float32)))
-    warped = cv2.remap(a, grid + flow, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.remap(a, _GRID + flow, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     inner = slice(_BORDER, _SIZE - _BORDER)
     return 1.0 - max(_correlation(a, b), _correlation(warped[inner, inner], b[inner, inner]))
 

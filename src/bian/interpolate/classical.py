@@ -124,9 +124,10 @@ class FlowInterpolator:
     def _working(self, rgb: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]
         scale = max(max(h, w) / self.motion_size, 2.0)
+        grey = rgb @ motion.LUMA if rgb.ndim == 3 else rgb  # luma first: one channel to shrink, not three
         if min(h, w) / scale >= 16:
-            rgb = cv2.resize(rgb, (max(8, round(w / scale)), max(8, round(h / scale))), interpolation=cv2.INTER_AREA)
-        return motion.luma_u8(rgb)
+            grey = cv2.resize(grey, (max(8, round(w / scale)), max(8, round(h / scale))), interpolation=cv2.INTER_AREA)
+        return motion.luma_u8(grey)
 
     def _remembered(self, key, make, *args):
         if None in key:
@@ -171,7 +172,11 @@ def _render(a, b, t, paths, shares, weight) -> np.ndarray:
         offset = np.empty_like(paths[0][side])
         for c, scale in enumerate((w / mw, h / mh)):  # to full-size pixels (resizing is linear)
             offset[..., c] = sum(paths[k][side][..., c] * take[k] for k in range(len(paths))) * (norm * np.float32(scale))
-        warped.append(motion.sample(image, up(offset), kernel=_KERNEL))
+        if full:
+            warped.append(motion.sample(image, offset, kernel=_KERNEL))
+        else:
+            where = motion.upsampled_map(offset, h, w)
+            warped.append(cv2.remap(image, where, None, _KERNEL, borderMode=cv2.BORDER_REPLICATE))
     share = up(take_b.sum(0) / np.maximum(moving.sum(0), 1e-6))
     still = up(weight[-1])
     # blendLinear: per-pixel weights for all channels at once (weights that sum to 1 here)

@@ -45,6 +45,32 @@ def pixel_grid(height: int, width: int) -> np.ndarray:
     return grid
 
 
+@functools.lru_cache(maxsize=8)
+def _coarse_grid(height: int, width: int, rows: int, cols: int) -> tuple[np.ndarray, tuple, tuple]:
+    """The pixel grid of a height×width picture seen at rows×cols, and what bilinear upsampling of it
+    gets wrong: only the outer rows and columns, where the upsampling clamps instead of extending the
+    line ((index, error) of those columns in x, of those rows in y)."""
+    sx, sy = width / cols, height / rows
+    gx, gy = np.meshgrid((np.arange(cols) + 0.5) * sx - 0.5, (np.arange(rows) + 0.5) * sy - 0.5)
+    grid = np.dstack([gx, gy]).astype(np.float32)
+    error = cv2.resize(grid, (width, height), interpolation=cv2.INTER_LINEAR) - pixel_grid(height, width)
+    ex, ey = error[0, :, 0], error[:, 0, 1]
+    bad_x, bad_y = np.flatnonzero(np.abs(ex) > 1e-3), np.flatnonzero(np.abs(ey) > 1e-3)
+    grid.flags.writeable = False
+    return grid, (bad_x, ex[bad_x]), (bad_y, ey[bad_y, None])
+
+
+def upsampled_map(offset: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Where each pixel of a height×width picture reads (absolute, for ``cv2.remap``), from ``offset``
+    given at a smaller size in the big picture's pixels, upsampled bilinearly: the same as upsampling
+    the offset and adding the pixel grid, with one full-size pass fewer."""
+    grid, (cx, ex), (ry, ey) = _coarse_grid(height, width, *offset.shape[:2])
+    where = cv2.resize(offset + grid, (width, height), interpolation=cv2.INTER_LINEAR)
+    where[:, cx, 0] -= ex
+    where[ry, :, 1] -= ey
+    return where
+
+
 def sample(image: np.ndarray, offset: np.ndarray, scale: float = 1.0, kernel: int = cv2.INTER_LINEAR) -> np.ndarray:
     """``image`` read at (x, y) + ``scale`` · ``offset`` (bilinear unless ``kernel`` says otherwise),
     edges repeated."""
