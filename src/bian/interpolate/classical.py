@@ -58,6 +58,7 @@ class FlowInterpolator:
         self.motion_size = motion_size
         self._memo: OrderedDict = OrderedDict()
         self._remember = remember
+        self._scratch = _Scratch()
 
     def describe(self) -> dict:
         return {"engine": self.name, "motion_size": self.motion_size}
@@ -118,7 +119,7 @@ class FlowInterpolator:
             weight = np.exp((cost.min(0) - cost) * np.float32(1 / _TEMPERATURE))
             weight /= weight.sum(0)
             weight[-1] += (1 - weight[-1]) * np.float32(HEDGE) * doubt
-            out.append(_render(a, b, t, paths, shares, weight))
+            out.append(_render(a, b, t, paths, shares, weight, self._scratch))
         return out
 
     def _working(self, rgb: np.ndarray) -> np.ndarray:
@@ -147,7 +148,7 @@ def _paths(t, f01, f10, f0p, f1n, gaps):
     return [(p0, p0 + motion.sample(f01, p0)), (p1 + motion.sample(f10, p1), p1)]
 
 
-def _render(a, b, t, paths, shares, weight) -> np.ndarray:
+def _render(a, b, t, paths, shares, weight, scratch) -> np.ndarray:
     """The picture at full size: the motion candidates merged into one path per frame, P0 and P1 (their
     offsets averaged with the weight each candidate takes from that frame) and one share S, each frame
     warped once; then mixed as pictures with the no-motion candidate, a plain blend, by its weight w:
@@ -159,8 +160,8 @@ def _render(a, b, t, paths, shares, weight) -> np.ndarray:
     mh, mw = weight.shape[1:]
     full = (mh, mw) == (h, w)
 
-    def up(x):
-        return x if full else cv2.resize(x, (w, h), interpolation=cv2.INTER_LINEAR)
+    def up(x, name):
+        return x if full else cv2.resize(x, (w, h), dst=scratch(name, (h, w)), interpolation=cv2.INTER_LINEAR)
 
     moving = weight[:-1]
     take_b = moving * np.stack(shares[:-1])
@@ -172,14 +173,29 @@ def _render(a, b, t, paths, shares, weight) -> np.ndarray:
         offset = np.empty_like(paths[0][side])
         for c, scale in enumerate((w / mw, h / mh)):  # to full-size pixels (resizing is linear)
             offset[..., c] = sum(paths[k][side][..., c] * take[k] for k in range(len(paths))) * (norm * np.float32(scale))
+        where = scratch(f"where{side}", (h, w, 2))
         if full:
-            warped.append(motion.sample(image, offset, kernel=_KERNEL))
+            cv2.add(offset, motion.pixel_grid(h, w), dst=where)
         else:
-            where = motion.upsampled_map(offset, h, w)
-            warped.append(cv2.remap(image, where, None, _KERNEL, borderMode=cv2.BORDER_REPLICATE))
-    share = up(take_b.sum(0) / np.maximum(moving.sum(0), 1e-6))
-    still = up(weight[-1])
+            motion.upsampled_map(offset, h, w, out=where)
+        warped.append(cv2.remap(image, where, None, _KERNEL, dst=scratch(f"warped{side}", image.shape),
+                                borderMode=cv2.BORDER_REPLICATE))
+    share = up(take_b.sum(0) / np.maximum(moving.sum(0), 1e-6), "share")
+    still = up(weight[-1], "still")
     # blendLinear: per-pixel weights for all channels at once (weights that sum to 1 here)
-    out = cv2.blendLinear(warped[0], warped[1], 1 - share, share)
-    out = cv2.blendLinear(out, cv2.addWeighted(a, 1 - t, b, t, 0.0), 1 - still, still)
+    moved = cv2.blendLinear(warped[0], warped[1], np.subtract(1, share, out=scratch("1-share", (h, w))), share,
+                            dst=scratch("moved", a.shape))
+    plain = cv2.addWeighted(a, 1 - t, b, t, 0.0, dst=scratch("plain", a.shape))
+    out = cv2.blendLinear(moved, plain, np.subtract(1, still, out=scratch("1-still", (h, w))), still)
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+class _Scratch(dict):
+    """Work arrays kept from one picture to the next, each wholly overwritten at every use: fresh
+    full-size arrays for every picture cost about as much CPU in page faults as the arithmetic."""
+
+    def __call__(self, name: str, shape: tuple) -> np.ndarray:
+        array = self.get(name)
+        if array is None or array.shape != tuple(shape):
+            array = self[name] = np.empty(shape, np.float32)
+        return array

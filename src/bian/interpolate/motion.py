@@ -60,12 +60,13 @@ def _coarse_grid(height: int, width: int, rows: int, cols: int) -> tuple[np.ndar
     return grid, (bad_x, ex[bad_x]), (bad_y, ey[bad_y, None])
 
 
-def upsampled_map(offset: np.ndarray, height: int, width: int) -> np.ndarray:
+def upsampled_map(offset: np.ndarray, height: int, width: int, out: np.ndarray | None = None) -> np.ndarray:
     """Where each pixel of a height×width picture reads (absolute, for ``cv2.remap``), from ``offset``
     given at a smaller size in the big picture's pixels, upsampled bilinearly: the same as upsampling
-    the offset and adding the pixel grid, with one full-size pass fewer."""
+    the offset and adding the pixel grid, with one full-size pass fewer. ``out``: a float32
+    height×width×2 array to write into."""
     grid, (cx, ex), (ry, ey) = _coarse_grid(height, width, *offset.shape[:2])
-    where = cv2.resize(offset + grid, (width, height), interpolation=cv2.INTER_LINEAR)
+    where = cv2.resize(offset + grid, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
     where[:, cx, 0] -= ex
     where[ry, :, 1] -= ey
     return where
