@@ -18,7 +18,9 @@ Scores:
   the same for the damaged input gives the injected flicker. Old film flickers by itself (frames_002
   does, visibly), and a deflicker evens that out too, which this score counts against it. So also the
   issue's own measure: the spread (σ over frames, per shot) of log frame mean of the output, beside the
-  injected σ of the log gains; a moving camera or subject adds real spread to it. Plus a lighting
+  injected σ of the log gains; a moving camera or subject adds real spread to it. And the injected
+  flicker a method leaves ("own output"): the first score with the method's own output on the clean
+  clip in place of the clean clip (what the method does to the clip's own brightness cancels). Plus a lighting
   step (×1.4 from the middle of a shot, then flickered): the ratio of mean brightness after/before it
   in the output.
 - stabilise: displacement of each output frame from its clean frame, measured by ECC (translation)
@@ -185,7 +187,7 @@ def bench_deflicker(rng: np.random.Generator) -> None:
     print("| clip | shots | injected | FFmpeg deflicker (best) | bian | bian / injected | bian / FFmpeg "
           "| bian on the undamaged clip | s/frame bian |")
     print("|---|---|---|---|---|---|---|---|---|")
-    winners, spreads = {}, []
+    winners, spreads, own = {}, [], []
     for name, start, count in FLICKER_CLIPS:
         clean = clip(name, count, start)
         shots = shots_of(clean)
@@ -197,7 +199,11 @@ def bench_deflicker(rng: np.random.Generator) -> None:
         injected, left = score(flickered), score(ours)
         # Old film flickers by itself and a deflicker evens that out too, which the score counts against
         # it; how far bian moves the undamaged clip shows that floor.
-        native = score(run_stage(Deflicker(), clean)[0])
+        ours_clean = run_stage(Deflicker(), clean)[0]
+        native = score(ours_clean)
+        theirs_clean = run_filter(clean, ff[0], fps=25)
+        own.append((name, injected, flicker_of(ours, ours_clean, shots), flicker_of(ff[2], theirs_clean, shots),
+                    ff[0]))
         print(f"| {name} {clean.shape[2]}×{clean.shape[1]}×{len(clean)} | {len(shots)} | {injected:.4f} "
               f"| {ff[1]:.4f} ({ff[0]}) | **{left:.4f}** | 1/{injected / left:.1f} | {left / ff[1]:.2f} "
               f"| {native:.4f} | {seconds:.3f} |", flush=True)
@@ -212,23 +218,37 @@ def bench_deflicker(rng: np.random.Generator) -> None:
         print(f"| {name} | {injected:.4f} | " + " | ".join(f"{v:.4f}" for v in rest)
               + f" | 1/{injected / rest[-1]:.1f} |", flush=True)
 
+    print("\nInjected flicker left (own output): output on the flickered clip vs the same method's output on "
+          "the clean clip, RMS of log frame-mean ratio per shot\n")
+    print("| clip | injected | bian | bian / injected | FFmpeg (same setting) | FFmpeg / injected | bian / FFmpeg |")
+    print("|---|---|---|---|---|---|---|")
+    for name, injected, ours, theirs, chain in own:
+        print(f"| {name} | {injected:.4f} | **{ours:.4f}** | 1/{injected / ours:.1f} | {theirs:.4f} (`{chain}`) "
+              f"| 1/{injected / theirs:.1f} | {ours / theirs:.2f} |", flush=True)
+
     # One flicker draw is one sample: a clip's own brightness changes are hidden by some draws more than
     # by others. So also further draws, each method at its setting from above.
     draws = [np.random.default_rng(seed) for seed in (11, 12, 13)]
-    print("\nFlicker left / injected over further flicker draws (seeds 11, 12, 13; FFmpeg at the setting above)\n")
-    print("| clip | bian per draw | bian mean | FFmpeg per draw | FFmpeg mean |")
-    print("|---|---|---|---|---|")
+    print("\nFlicker left / injected over further flicker draws (seeds 11, 12, 13; FFmpeg at the setting above): "
+          "against the clean clip, and own output (against the same method on the clean clip)\n")
+    print("| clip | bian per draw | bian mean | FFmpeg per draw | FFmpeg mean | bian own per draw | bian own mean "
+          "| FFmpeg own per draw | FFmpeg own mean |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, start, count in FLICKER_CLIPS:
         clean = clip(name, count, start)
         shots = shots_of(clean)
-        ours, theirs = [], []
+        ours_clean, theirs_clean = run_stage(Deflicker(), clean)[0], run_filter(clean, winners[name], fps=25)
+        ours, theirs, ours_own, theirs_own = [], [], [], []
         for draw in draws:
             flickered, _ = damage.add_flicker(clean, draw)
             injected = flicker_of(flickered, clean, shots)
-            ours.append(injected / flicker_of(run_stage(Deflicker(), flickered)[0], clean, shots))
-            theirs.append(injected / flicker_of(run_filter(flickered, winners[name], fps=25), clean, shots))
-        print(f"| {name} | " + ", ".join(f"1/{r:.1f}" for r in ours) + f" | **1/{np.mean(ours):.1f}** | "
-              + ", ".join(f"1/{r:.1f}" for r in theirs) + f" | 1/{np.mean(theirs):.1f} |", flush=True)
+            out, ff_out = run_stage(Deflicker(), flickered)[0], run_filter(flickered, winners[name], fps=25)
+            ours.append(injected / flicker_of(out, clean, shots))
+            theirs.append(injected / flicker_of(ff_out, clean, shots))
+            ours_own.append(injected / flicker_of(out, ours_clean, shots))
+            theirs_own.append(injected / flicker_of(ff_out, theirs_clean, shots))
+        print(f"| {name} | " + " | ".join(", ".join(f"1/{r:.1f}" for r in rs) + f" | 1/{np.mean(rs):.1f}"
+                                          for rs in (ours, theirs, ours_own, theirs_own)) + " |", flush=True)
 
     # A lamp switched on: one shot, brightness ×1.4 from its middle, then flicker on top. FFmpeg runs
     # with the setting that won on sample_bw above.
@@ -243,10 +263,13 @@ def bench_deflicker(rng: np.random.Generator) -> None:
         return float(ratio[50:].mean() / ratio[:50].mean())
     ours = run_stage(Deflicker(), flickered)[0]
     theirs = run_filter(flickered, winners["sample_bw"], fps=25)
+    ours_own = flicker_of(ours, run_stage(Deflicker(), lit)[0], shots)
+    theirs_own = flicker_of(theirs, run_filter(lit, winners["sample_bw"], fps=25), shots)
     print(f"\nLighting step (sample_bw 460×336×100, one shot, ×1.4 from frame 50, then ±15 % flicker): true step "
           f"{step(lit):.3f}; bian keeps {step(ours):.3f} (flicker left {flicker_of(ours, lit, shots):.4f}); "
           f"FFmpeg {winners['sample_bw']} keeps {step(theirs):.3f} (flicker left "
-          f"{flicker_of(theirs, lit, shots):.4f}); input flicker {flicker_of(flickered, lit, shots):.4f}.", flush=True)
+          f"{flicker_of(theirs, lit, shots):.4f}); input flicker {flicker_of(flickered, lit, shots):.4f}; own output "
+          f"(against the same method on the unflickered lit clip): bian {ours_own:.4f}, FFmpeg {theirs_own:.4f}.", flush=True)
 
 
 # ---------------------------------------------------------------- stabilise

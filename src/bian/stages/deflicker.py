@@ -70,7 +70,8 @@ class Deflicker(Stage):
         cells = [self._cells(f.image) for f in window.frames[start:stop]]
         center = window.center - start
         levels = flick.relative_levels(cells, center)
-        # Where the shot goes on past the window (no cut, the window full), the view is open.
+        # The view is open where the shot goes on past the window (no cut, the window full). The ends of
+        # the file count as closed: a fade-out to the last frame must stay a fade.
         open_ends = (start == 0 and window.center == self.before,
                      stop == len(window.frames) and len(window.frames) - 1 - window.center == self.after)
         light, steps = flick.lasting_light(levels, _frames_in(self.hold, window.current), open_ends)

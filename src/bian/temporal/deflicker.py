@@ -153,14 +153,13 @@ def lasting_light(levels, hold: int, open_ends: tuple[bool, bool] = (False, Fals
     excursion of that piecewise trend narrower than ``hold`` frames is removed by grey opening and
     closing with flat elements of 2, 3, … ``hold`` frames in turn, shortest first (both orders of
     opening and closing averaged, so that brightening and darkening are treated alike). A step between
-    two levels that each last ``hold`` frames, a fade and a monotone settling pass unchanged. At a closed end of ``levels`` (a cut, the start or end of
-    the film) the last level is taken to last, so a fade or settling there is kept. At an open end
-    (``open_ends``: the view stops but the shot goes on), the level in view there is taken to last
-    twice as long as it is seen (its visible part is on average half of it), and the level that lasts
-    longest in view to follow: a breathing excursion half out of view must not pass for a lasting
-    level.
-    Returns the light (log units, one per
-    frame) and the steps that survive (those the light still jumps at)."""
+    two levels that each last ``hold`` frames, a fade and a monotone settling pass unchanged. At a
+    closed end of ``levels`` (a cut, the start or end of the file) the last level is taken to last, so
+    exposure settling after a cut and a fade to the end are kept. At an open end (``open_ends``: the
+    view stops but the shot goes on), the level in view there is taken to last twice as long as it is
+    seen (its visible part is on average half of it), and the level that lasts longest in view to
+    follow: a breathing excursion half out of view must not pass for a lasting level. Returns the
+    light (log units, one per frame) and the steps that survive (those the light still jumps at)."""
     levels = np.asarray(levels, np.float64)
     steps = steps_of(levels)
     bounds = [0] + steps + [len(levels)]
