@@ -7,7 +7,8 @@ itself: it only uses the 68 landmarks of the source photo to build its rig.
     (default: all parts, every portrait)
 
 Tables are printed as Markdown (docs/BENCHMARKS.md, section "Portrait animation"). Outputs are the
-real files bian writes (H.264 .mp4, crf 18 unless stated), decoded again for measuring.
+real files bian writes (H.264 .mp4 at animate's default crf, `bian.animate.output.CRF`, unless stated),
+decoded again for measuring.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import bian  # noqa: E402
 from bian.animate.driving import eye_aspect, read_driving  # noqa: E402
 from bian.animate.motions import parse_motions, preset_motion  # noqa: E402
+from bian.animate.output import CRF  # noqa: E402
 from bian.animate.render import Renderer  # noqa: E402
 from bian.animate.rig import build_rig  # noqa: E402
 from bian.faces import detect_faces, loaders  # noqa: E402
@@ -104,12 +106,12 @@ def track(dl: Dlib, frames: list[np.ndarray], start: np.ndarray, follow: bool = 
 
 
 def still_clip(photo: Path) -> Path:
-    """The photo as a still 2 s H.264 clip made by FFmpeg (crf 18, 4:2:0, as bian writes): the anchor for
+    """The photo as a still 2 s H.264 clip made by FFmpeg (animate's crf, 4:2:0, as bian writes): the anchor for
     what the codec alone does to a picture where nothing moves."""
     still = TMP / f"still_{photo.stem}.mp4"
     if not still.exists():
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(photo), "-t", "2", "-r", "25",
-                        "-vf", "crop=iw-mod(iw\\,2):ih-mod(ih\\,2):0:0", "-c:v", "libx264", "-crf", "18",
+                        "-vf", "crop=iw-mod(iw\\,2):ih-mod(ih\\,2):0:0", "-c:v", "libx264", "-crf", str(CRF),
                         "-pix_fmt", "yuv420p", str(still)], check=True)
     return still
 
@@ -165,15 +167,15 @@ def animate(photo: Path, name: str, **options) -> tuple[Path, dict]:
 def bench_blink(dl: Dlib) -> None:
     print("\n### Blink (motion=blink, 3 s, one blink; EAR = eye aspect ratio from dlib, mean of both eyes)\n")
     print("Start and end: median EAR over the frames before the blink begins and after it ends (single frames "
-          "carry dlib's own jitter of a few %). Measured on the H.264 file at the default crf 18 and at crf 0 "
+          f"carry dlib's own jitter of a few %). Measured on the H.264 file at the default crf {CRF} and at crf 0 "
           "(lossless luma, what the engine drew). Dark lines: dark horizontal lines across the eye from brow to "
           "cheek, in the source and at most in any frame of the blink (a doubled lid edge would add one). "
           "dlib jitter: (max − min) / median of the EAR over the frames before the blink, which the engine "
           "leaves exactly as the photo (the codec alone changes them). Eye pixels after: mean |difference| "
           "(8-bit levels) between the frames after the blink and the first frame, in the box around both eyes, "
-          "crf 18.\n")
+          f"crf {CRF}.\n")
     print("| photo | eye distance | EAR start | EAR at peak | drop | return error | drop (crf 0) | "
-          "return error (crf 0) | dlib jitter before (crf 18 / 0) | eye pixels after | dark lines (source → max) |")
+          f"return error (crf 0) | dlib jitter before (crf {CRF} / 0) | eye pixels after | dark lines (source → max) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for photo in PORTRAITS:
         src = to_float(read_image(photo)[0].image)
@@ -402,7 +404,7 @@ def bench_background(dl: Dlib) -> None:
     print("\n### Background outside the head (the default animations of the identity part)\n")
     print("PSNR outside the head and neck region (an ellipse from dlib's landmarks of the source, see "
           "`head_region`), worst frame: the animation against the photo; the anchor — the photo written as a still "
-          "2 s clip by bian's own video writer (same encoder, crf 18, chroma 4:2:0, or 4:4:4 for odd sizes) — "
+          f"2 s clip by bian's own video writer (same encoder, crf {CRF}, chroma 4:2:0, or 4:4:4 for odd sizes) — "
           "against the photo, i.e. what the codec alone costs; and every frame of the animation against its first "
           "frame (whether the background changes over time).\n")
     print("| photo | size | animation vs photo | anchor: still clip vs photo | animation vs its first frame |")
@@ -433,7 +435,7 @@ GROUPS = {"jaw": slice(0, 17), "brows": slice(17, 27), "nose": slice(27, 36), "e
 
 
 def bench_jitter(dl: Dlib) -> None:
-    print("\n### dlib's own jitter: the photo as a still 2 s H.264 clip (FFmpeg, crf 18), tracked as above\n")
+    print(f"\n### dlib's own jitter: the photo as a still 2 s H.264 clip (FFmpeg, crf {CRF}), tracked as above\n")
     print("Largest frame-to-frame jump of dlib's landmarks per group on a clip where nothing moves: the "
           "measuring noise that the 'max jump' columns above include.\n")
     print("| photo | eye distance | " + " | ".join(GROUPS) + " |")
@@ -448,42 +450,49 @@ def bench_jitter(dl: Dlib) -> None:
               " | ".join(f"{np.nanmax(jumps[:, g]):.2f} px" for g in GROUPS.values()) + " |")
 
 
-def moving_noise(dl: Dlib, src8: np.ndarray, lm0: np.ndarray, name: str) -> np.ndarray:
-    """dlib's error on frame-to-frame jumps when the true motion is known: the photo turned, shifted and scaled
-    as a whole by a smooth path (up to 0.08 eye distances, 1.5°, 1.5 % over 2 s at 25 fps), written as H.264 crf
-    18 like bian's output; returns (pairs, 68) | |dlib jump| − |true jump| | in pixels."""
-    h, w = (s - s % 2 for s in src8.shape[:2])
-    t = np.arange(50) / 25
+def known_motion(dl: Dlib, src8: np.ndarray, lm0: np.ndarray, name: str, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """dlib on a clip whose true motion is known: the photo turned, shifted and scaled as a whole by a smooth
+    path (up to 0.08 eye distances, 1.5°, 1.5 %, 25 fps), written by bian's own video writer at its default
+    settings, like the animations. Returns dlib's landmarks and the true ones, both (frames, 68, 2) pixels."""
+    from fractions import Fraction
+    from bian.animate.output import frame_times, write_video
+    h, w = src8.shape[:2]
+    t = np.arange(frames) / 25
     d = iod(lm0)
     centre = lm0.mean(0)
     out = TMP / f"moving_{name}.mp4"
-    truth = []
-    with av.open(str(out), "w") as c:
-        stream = c.add_stream("libx264", rate=25, options={"crf": "18", "preset": "medium"})
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        for k in range(len(t)):
-            phase = np.pi * t[k]
-            m = cv2.getRotationMatrix2D(tuple(centre), 1.5 * np.sin(phase), 1 + 0.015 * np.sin(0.5 * phase))
-            m[:, 2] += 0.08 * d * np.array([np.sin(phase), 0.5 * np.sin(1.5 * phase)])
-            moved = cv2.warpAffine(src8, m, (src8.shape[1], src8.shape[0]), flags=cv2.INTER_CUBIC,
-                                   borderMode=cv2.BORDER_REFLECT101)
-            truth.append(lm0 @ m[:, :2].T + m[:, 2])
-            c.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(moved[:h, :w]), format="rgb24")))
-        c.mux(stream.encode(None))
-    measured = np.linalg.norm(np.diff(track(dl, decode(out), lm0), axis=0), axis=-1)
-    true = np.linalg.norm(np.diff(np.array(truth), axis=0), axis=-1)
-    return np.abs(measured - true)
+    truth, pictures = [], []
+    for k in range(frames):
+        phase = np.pi * t[k]
+        m = cv2.getRotationMatrix2D(tuple(centre), 1.5 * np.sin(phase), 1 + 0.015 * np.sin(0.5 * phase))
+        m[:, 2] += 0.08 * d * np.array([np.sin(phase), 0.5 * np.sin(1.5 * phase)])
+        pictures.append(cv2.warpAffine(src8, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101))
+        truth.append(lm0 @ m[:, :2].T + m[:, 2])
+    write_video(iter(pictures), frame_times(frames, Fraction(25)), out, w, h, Fraction(1, 25), Fraction(25))
+    return track(dl, decode(out), lm0), np.array(truth)
+
+
+def steps(lms: np.ndarray) -> np.ndarray:
+    """Frame-to-frame displacement of every point, (n − 1, 68) pixels (NaN where dlib missed a frame)."""
+    return np.linalg.norm(np.diff(lms, axis=0), axis=-1)
 
 
 def bench_smooth(dl: Dlib) -> None:
+    from scipy.stats import mannwhitneyu
     print("\n### Smoothness per landmark group (the default animations above, seed 1)\n")
-    print("Per group of dlib's 68 points: the largest frame-to-frame jump dlib measures on the output, the "
-          "largest the engine plans for those points, and dlib's own error on jumps: the largest on the still clip "
-          "(table above) and the largest on a clip of the photo moved as a whole along a known smooth path "
-          "(`moving_noise`: what dlib adds to a real motion); 'pairs over': frame pairs where the measured jump "
-          "exceeds the planned one for that pair by more than the larger of the two.\n")
-    print("| photo | " + " | ".join(f"{g}: dlib / plan / still / moving, pairs over" for g in GROUPS) + " |")
-    print("|---|" + "---|" * len(GROUPS))
+    print("Excess: per frame pair, the largest |dlib's jump − the planned jump| over the group's points (planned: the "
+          "engine's landmarks moved by the same fields, lids and lips). (1) Against a known smooth motion: the "
+          "largest excess on the output / the largest on a clip of the photo moved as a whole along a known smooth "
+          "path, as many frames long and written by the same writer (`known_motion`, dlib against the true jumps). "
+          "(2) Where the engine moves: the frame pairs split in halves by the planned speed of the group's points; "
+          "the largest excess on the faster half / on the slower half (where the engine hardly moves those "
+          "points: the photo's own dlib noise under the same codec and expressions), and the one-sided "
+          "Mann–Whitney p that the faster half's excess is larger (a jump made by the motion would show there).\n")
+    print("| photo | " + " | ".join(f"{g}: output / known motion; fast / slow half, p" for g in GROUPS) +
+          " | planned step max |")
+    print("|---|" + "---|" * len(GROUPS) + "---|")
+    held = np.zeros(2, int)
+    total = 0
     for photo in PORTRAITS:
         image = to_float(read_image(photo)[0].image)
         src8 = (image * 255 + 0.5).astype(np.uint8)
@@ -491,23 +500,28 @@ def bench_smooth(dl: Dlib) -> None:
         lm0 = dl.landmarks(src8, faces[0].box)
         out = TMP / f"default_{photo.stem}.mp4"
         if lm0 is None or not out.exists():
-            print(f"| {photo.name} | run the identity part first |" + " |" * (len(GROUPS) - 1))
+            print(f"| {photo.name} | run the identity part first |" + " |" * len(GROUPS))
             continue
         frames = decode(out)
-        jumps = np.linalg.norm(np.diff(track(dl, frames, lm0), axis=0), axis=-1)
-        still = np.linalg.norm(np.diff(track(dl, decode(still_clip(photo)), lm0), axis=0), axis=-1)
-        moving = moving_noise(dl, src8, lm0, photo.stem)
+        measured = track(dl, frames, lm0)
+        moved, truth = known_motion(dl, src8, lm0, photo.stem, len(frames))
         renderer = Renderer(image, [build_rig(faces[0].landmarks, image)])
         motion = preset_motion(parse_motions(None), len(frames), 25.0, 1, 0)
         planned = np.array([renderer.landmark_positions([motion.at(i)])[0] for i in range(len(frames))])
-        plan = np.linalg.norm(np.diff(planned, axis=0), axis=-1)
         cells = []
         for g in GROUPS.values():
-            floor_still, floor_moving = np.nanmax(still[:, g]), np.nanmax(moving[:, g])
-            over = int(np.sum(np.nanmax(jumps[:, g] - plan[:, g], axis=1) > max(floor_still, floor_moving)))
-            cells.append(f"{np.nanmax(jumps[:, g]):.1f} / {plan[:, g].max():.1f} / {floor_still:.1f} / "
-                         f"{floor_moving:.1f}, {over}")
-        print(f"| {photo.name} | " + " | ".join(cells) + " |")
+            total += 1
+            excess = np.nanmax(np.abs(steps(measured[:, g]) - steps(planned[:, g])), axis=1)
+            known = np.nanmax(np.abs(steps(moved[:, g]) - steps(truth[:, g])))
+            order = np.argsort(steps(planned[:, g]).max(1))
+            slow, fast = excess[order[:len(order) // 2]], excess[order[-(len(order) // 2):]]
+            slow, fast = slow[~np.isnan(slow)], fast[~np.isnan(fast)]
+            p = mannwhitneyu(fast, slow, alternative="greater").pvalue
+            held += [np.nanmax(excess) <= known, p >= 0.05]
+            cells.append(f"{np.nanmax(excess):.1f} / {known:.1f}; {fast.max():.1f} / {slow.max():.1f}, {p:.2f}")
+        print(f"| {photo.name} | " + " | ".join(cells) + f" | {np.nanmax(steps(planned)):.1f} |")
+    print(f"\nGroups whose largest excess is within the known-motion clip's: {held[0]}/{total}; groups where the "
+          f"faster half shows no larger excess (p ≥ 0.05): {held[1]}/{total}.")
 
 
 def bench_driving(dl: Dlib) -> None:
@@ -587,14 +601,14 @@ def _cpu() -> float:
 def bench_speed() -> None:
     print("\n### Speed: 6 s, 25 fps, 512×512 (source.png resized), default motions, whole call\n")
     print("Wall time and CPU time (user + system, all threads) of `bian.animate` (read, detect, rig, 150 frames, "
-          "H.264 crf 18) and of the anchor, FFmpeg encoding the still photo as the same 6 s of H.264; OpenCV "
+          f"H.264 crf {CRF}) and of the anchor, FFmpeg encoding the still photo as the same 6 s of H.264; OpenCV "
           "limited to 2 threads, x264 picks its own threads on both sides. Load average (1 min) before each run.\n")
     src = TMP / "source512.png"
     img = cv2.imread(str(ANIMATE / "source.png"))
     cv2.imwrite(str(src), cv2.resize(img, (512, 512), interpolation=cv2.INTER_AREA))
     cv2.setNumThreads(2)
     anchor = ["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(src), "-t", "6", "-r", "25", "-c:v",
-              "libx264", "-crf", "18", "-pix_fmt", "yuv420p", str(TMP / "still.mp4")]
+              "libx264", "-crf", str(CRF), "-pix_fmt", "yuv420p", str(TMP / "still.mp4")]
     rows = []
     for name, run in (("bian animate #1", lambda: bian.animate(src, TMP / "speed.mp4")),
                       ("ffmpeg -loop 1 (anchor)", lambda: subprocess.run(anchor, check=True)),
