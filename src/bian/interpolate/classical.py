@@ -48,8 +48,8 @@ class FlowInterpolator:
     ``motion_size`` (larger is slower and finds finer motion). At full size DIS's small patches match
     grain and coding noise as much as the picture: on remaster_clip (432 px) half size scored as
     well as full size in a quarter of the time. On sample_bw (920 px; windows outside the benchmark)
-    the gain over minterpolate grew with the working size, +1.45/+1.59/+1.64/+1.74/+1.79 dB at
-    216/256/320/400/460 px, for 0.6/0.8/1/1.2/1.7 times the CPU of 320 px: 400 is the cap. Flows between frames given ``keys`` are remembered
+    the gain over minterpolate grew with the working size, +1.64/+1.74/+1.79 dB at 320/400/460 px
+    (460 = half size), for 1/1.2/1.8 times the CPU: 400 is the cap. Flows between frames given ``keys`` are remembered
     for the next few calls, so a sliding window computes each flow once; the results are the same
     with or without keys.
     """
