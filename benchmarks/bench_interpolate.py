@@ -7,8 +7,8 @@ FFmpeg ``minterpolate`` (mi_mode=mci, mc_mode=aobmc, me_mode=bidir, vsbmc=1) in 
 blending and by repeating the previous kept frame. PSNR and SSIM (luma) are averaged over the dropped
 frames every method produced; a second PSNR column leaves out the dropped frames whose interval holds a
 scene cut (found by ``is_cut`` on consecutive frames of the full-rate original): where the cut falls
-inside a dropped stretch its time cannot be known from the kept frames, and bian, correctly for a real
-conversion, shows the earlier shot until the next kept frame. Speed: seconds of the whole
+inside a dropped stretch its time cannot be known from the kept frames, so any method can only guess
+(bian shows the input frame nearer in time). Speed: seconds of the whole
 interpolation job per made frame, wall clock and CPU (all threads; the machine is shared, so CPU time is the steadier figure), bian vs minterpolate,
 both limited to the same number of threads (``--threads``, OpenCV for bian, ``-threads`` and
 ``-filter_threads`` for FFmpeg); each side runs ``--repeat`` times, alternating, and its fastest run
