@@ -174,7 +174,8 @@ def _render(a, b, t, paths, shares, weight, scratch) -> np.ndarray:
         norm = np.float32(1) / np.maximum(take.sum(0), np.float32(1e-6))
         offset = np.empty_like(paths[0][side])
         for c, scale in enumerate((w / mw, h / mh)):  # to full-size pixels (resizing is linear)
-            offset[..., c] = sum(paths[k][side][..., c] * take[k] for k in range(len(paths))) * (norm * np.float32(scale))
+            mean = sum(paths[k][side][..., c] * take[k] for k in range(len(paths)))
+            offset[..., c] = mean * (norm * np.float32(scale))
         where = scratch(f"where{side}", (h, w, 2))
         if full:
             cv2.add(offset, motion.pixel_grid(h, w), dst=where)
