@@ -154,9 +154,8 @@ def lasting_light(levels, hold: int, open_ends: tuple[bool, bool] = (False, Fals
     closing with flat elements of 2, 3, … ``hold`` frames in turn, shortest first (both orders of
     opening and closing averaged, so that brightening and darkening are treated alike). A step between
     two levels that each last ``hold`` frames, a fade and a monotone settling pass unchanged. At a
-    closed end of ``levels`` (a cut, the start or end of the file) the last level is taken to last when
-    it joins the rest smoothly, so exposure settling after a cut and a fade to the end are kept; one
-    that begins with a jump counts twice as long as it is seen, as at an open end. At an open end (``open_ends``: the
+    closed end of ``levels`` (a cut, the start or end of the file) the last level is taken to last, so
+    exposure settling after a cut and a fade to the end are kept. At an open end (``open_ends``: the
     view stops but the shot goes on), the level in view there is taken to last twice as long as it is
     seen (its visible part is on average half of it), and the level that lasts longest in view to
     follow: a breathing excursion half out of view must not pass for a lasting level. Returns the
@@ -172,11 +171,8 @@ def lasting_light(levels, hold: int, open_ends: tuple[bool, bool] = (False, Fals
     pad = 2 * hold
     longest = int(np.argmax(np.diff(bounds)))
     steady = float(np.median(fast[bounds[longest]:bounds[longest + 1]]))
-    # A jump between runs, unlike the seams of a fade cut into runs, stands well above the typical
-    # change from frame to frame.
-    jump = max(4 * float(np.median(np.abs(np.diff(levels)))), 4 * FLICKER_FLOOR) if len(levels) > 1 else 0.0
-    wide = np.concatenate([_beyond(fast[::-1], bounds[1], pad, open_ends[0], steady, jump)[::-1], fast,
-                           _beyond(fast, len(fast) - bounds[-2], pad, open_ends[1], steady, jump)])
+    wide = np.concatenate([_beyond(fast[::-1], bounds[1], pad, open_ends[0], steady)[::-1], fast,
+                           _beyond(fast, len(fast) - bounds[-2], pad, open_ends[1], steady)])
 
     def sieve(x, first, then):
         # Shortest excursions first (an alternating sequential filter, Bangham's sieve): a short
@@ -198,16 +194,12 @@ def _flicker(levels: np.ndarray) -> float:
     return float(np.median(np.abs(np.diff(levels))) / 0.6745 / np.sqrt(2.0))
 
 
-def _beyond(fast: np.ndarray, run: int, count: int, open_end: bool, steady: float, jump: float) -> np.ndarray:
+def _beyond(fast: np.ndarray, run: int, count: int, open_end: bool, steady: float) -> np.ndarray:
     """``count`` values past the end of ``fast``, a piecewise trend whose last run is ``run`` frames
-    long: at a closed end its last value again, unless the run begins with a jump of more than
-    ``jump`` (then, as at an open end, that value for ``run`` more frames, and the level before the
-    jump after them); at an open end that value for ``run`` more frames and then ``steady`` (what lies
-    beyond is not known)."""
+    long: its last value again (a closed end), or at an open end that value for ``run`` more frames and
+    then ``steady`` (what lies beyond is not known)."""
     if not open_end:
-        if run >= len(fast) or abs(fast[-run] - fast[-run - 1]) <= jump:
-            return np.full(count, fast[-1])
-        steady = fast[-run - 1]
+        return np.full(count, fast[-1])
     return np.concatenate([np.full(min(run, count), fast[-1]), np.full(max(count - run, 0), steady)])
 
 
