@@ -23,7 +23,7 @@ OPTIONS = [
     Option("deflicker", boolean, False, "even out frame-to-frame brightness flicker (keeps scene cuts and "
            "real lighting changes)", is_flag=True),
     Option("deflicker_radius", int_range("deflicker_radius", 2, 30), 20, "frames on each side the brightness "
-           "is compared with (default 20; more removes more flicker, fewer follows lighting faster)",
+           "is compared with (default 20; more removes more flicker; widened to the hold time when shorter)",
            metavar="N"),
     Option("deflicker_hold", positive_float("deflicker_hold"), flick.HOLD, "shortest brightness change kept "
            "as real light, in seconds (default 1; a change that comes back sooner is flicker)", metavar="S"),
