@@ -7,7 +7,7 @@ itself: it only uses the 68 landmarks of the source photo to build its rig.
     (default: all parts, every portrait)
 
 Tables are printed as Markdown (docs/BENCHMARKS.md, section "Portrait animation"). Outputs are the
-real files bian writes (H.264 .mp4 at animate's default crf, `bian.animate.output.CRF`, unless stated),
+real files bian writes (H.264 .mp4 at bian's default crf, 18, unless stated),
 decoded again for measuring.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import bian  # noqa: E402
 from bian.animate.driving import eye_aspect, read_driving  # noqa: E402
 from bian.animate.motions import parse_motions, preset_motion  # noqa: E402
-from bian.animate.output import CRF  # noqa: E402
+from bian.media.encode import DEFAULT_CRF  # noqa: E402
 from bian.animate.render import Renderer  # noqa: E402
 from bian.animate.rig import build_rig  # noqa: E402
 from bian.faces import detect_faces, loaders  # noqa: E402
@@ -48,6 +48,8 @@ PORTRAITS = [ANIMATE / "source.png", ANIMATE / "s0.jpg", ANIMATE / "s9.jpg", FAC
 """Every portrait of ../shared/data/animate and ../shared/data/faces, and three old photographs (a torn
 studio print, a faded sepia portrait, an autochrome looking down); face 0 (the largest) of each."""
 TMP = Path(tempfile.gettempdir()) / "bench-animate"
+CRF = DEFAULT_CRF["h264"]
+"""What bian writes animations at (no --crf)."""
 
 
 # ----------------------------------------------------------------------------------------------- dlib

@@ -46,7 +46,7 @@ def animate(photo, output, *, motion=None, driving=None, duration: float | None 
     every preset amplitude (0–2); engine: 'offline' (landmark-driven warp, always available),
     'neural' (Thin-Plate Spline Motion Model, needs its weights and a driving video) or 'auto'
     (neural when both are there); audio: keep the driving video's audio; restore: restore the photo
-    first (True = faces, or a dict of :func:`bian.restore` options); crf: H.264 quality (default 14); detector:
+    first (True = faces, or a dict of :func:`bian.restore` options); crf: H.264 quality (default 18); detector:
     face detector (auto, yunet, dlib); on_progress: called with a :class:`bian.progress.Progress` after
     every frame (may raise to stop). Returns a summary dict. Raises :class:`bian.BianError`.
     """

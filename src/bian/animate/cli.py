@@ -27,7 +27,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="offline landmark-driven warp (always available) or the neural Thin-Plate Spline Motion "
                    "Model (needs its weights and --driving); auto takes neural when both are there")
     p.add_argument("--restore", action="store_true", help="restore the photo's faces first (bian restore --faces)")
-    p.add_argument("--crf", type=int, metavar="N", help="H.264 quality, lower is better (default 14)")
+    p.add_argument("--crf", type=int, metavar="N", help="H.264 quality, lower is better (default 18)")
     p.add_argument("--face-detector", choices=("auto", "yunet", "dlib"), default="auto", help="face detector")
     return p
 

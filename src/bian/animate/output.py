@@ -24,11 +24,6 @@ from ..media.mux import KEEP_TIMESTAMPS
 GIF_SUFFIX = ".gif"
 _BT709 = (1, 1, 1, 1)
 """colorspace, range (limited), primaries, transfer: BT.709, what players assume for HD pictures."""
-CRF = 14
-"""H.264 quality of an animation (bian's film default is 18). An animation is a still photograph with a small
-moving region, watched for the photo's detail: at 14 the picture comes within 1–1.5 dB of what 8-bit 4:2:0 can
-hold at all (18: 2–2.6 dB) for 1.5–2× the size of a crf-18 file, and stills whose colour 4:2:0 at crf 18 takes
-below 40 dB (a colourful background) stay above it. Measured in docs/BENCHMARKS.md (portrait animation)."""
 
 
 def frame_times(count: int, fps: Fraction) -> list[Fraction]:
@@ -39,10 +34,9 @@ def write_video(frames: Iterable[np.ndarray], times: list[Fraction], output: Pat
                 time_base: Fraction, rate: Fraction, crf: int | None = None, preset: str | None = None,
                 audio_from: Path | None = None) -> list[str]:
     """Encode float32/uint8 RGB ``frames`` shown at ``times`` (seconds) into ``output`` (.mp4/.mov/.mkv),
-    H.264 8-bit at ``crf`` (default :data:`CRF`). ``audio_from``: a file whose audio is copied in, cut at the
-    end of the last frame. Returns notes for the user."""
-    settings, notes = choose_settings("h264", CRF if crf is None else crf, preset, output, width, height, 8,
-                                      time_base, rate, _BT709)
+    H.264 8-bit at ``crf`` (default: bian's, 18). ``audio_from``: a file whose audio is copied in, cut at the end
+    of the last frame. Returns notes for the user."""
+    settings, notes = choose_settings("h264", crf, preset, output, width, height, 8, time_base, rate, _BT709)
     video_only = output.with_name(f".{output.stem}.video{output.suffix}") if audio_from else output
     writer = SegmentWriter(settings, video_only)
     try:
