@@ -14,10 +14,11 @@ brightness step that stands above the flicker, and each run gets its slow part (
 mean, or a line where the run fades, or, where the exposure bends (settles after a cut, starts to
 drift), a piecewise-straight trend through the levels (ℓ1 trend filtering, Kim et al. 2009) whose
 penalty is set from the measured flicker so that flicker alone almost never bends it. Then every
-excursion of that trend that comes back within :data:`HOLD` seconds is removed, shortest first (grey
-opening and closing with flat elements up to that length, Bangham's sieve: steps whose new level lasts,
-fades and settling keep their shape exactly): a lamp switched on, a door opened stays; the film's own breathing, a brightness change
-for a few frames that then returns, goes, whether or not other flicker hides it (:func:`lasting_light`).
+excursion of the runs' levels that comes back within :data:`HOLD` seconds is removed, shortest first
+(grey opening and closing with flat elements up to that length, Bangham's sieve), and each run's own
+shape (a fade, settling) is added back: a lamp switched on, a door opened stays; the film's own
+breathing, a brightness change for a few frames that then returns, goes, whether or not other flicker
+hides it (:func:`lasting_light`).
 The target is that lasting light at the current frame. For the tone across the frame, each cell's
 median over the frames of the same lasting light (neighbours brought to the current level first) is
 compared with the current frame and a smooth surface is fitted robustly to the difference, kept in
@@ -150,9 +151,11 @@ def lasting_light(levels, hold: int, open_ends: tuple[bool, bool] = (False, Fals
     view), and the steps of it that last.
 
     Each run between the steps of :func:`steps_of` gets its slow part (:func:`trend`); then every
-    excursion of that piecewise trend narrower than ``hold`` frames is removed by grey opening and
-    closing with flat elements of 2, 3, … ``hold`` frames in turn, shortest first (both orders of
-    opening and closing averaged, so that brightening and darkening are treated alike). A step between
+    excursion of the runs' levels narrower than ``hold`` frames is removed by grey opening and closing
+    with flat elements of 2, 3, … ``hold`` frames in turn, shortest first (both orders of opening and
+    closing averaged, so that brightening and darkening are treated alike), and each run's own shape,
+    sieved the same way within the run, is added back (a fade running into an opposite step is no
+    excursion). A step between
     two levels that each last ``hold`` frames, a fade and a monotone settling pass unchanged. At a
     closed end of ``levels`` (a cut, the start or end of the file) the last level is taken to last, so
     exposure settling after a cut and a fade to the end are kept. At an open end (``open_ends``: the
@@ -169,6 +172,10 @@ def lasting_light(levels, hold: int, open_ends: tuple[bool, bool] = (False, Fals
     # Extend the ends once, by as much as the passes reach (padding each pass separately would cut a
     # fade at the ends).
     pad = 2 * hold
+    # The sieve judges the runs' levels; each run's own shape (a fade, settling) is added back after,
+    # so that a fade running into an opposite step is not taken for an excursion.
+    level = np.concatenate([np.full(b - a, fast[a:b].mean()) for a, b in zip(bounds[:-1], bounds[1:])])
+    shape, fast = fast - level, level
     longest = int(np.argmax(np.diff(bounds)))
     steady = float(np.median(fast[bounds[longest]:bounds[longest + 1]]))
     wide = np.concatenate([_beyond(fast[::-1], bounds[1], pad, open_ends[0], steady)[::-1], fast,
@@ -182,8 +189,14 @@ def lasting_light(levels, hold: int, open_ends: tuple[bool, bool] = (False, Fals
         return x
     light = 0.5 * (sieve(wide, ndimage.grey_opening, ndimage.grey_closing)
                    + sieve(wide, ndimage.grey_closing, ndimage.grey_opening))[pad:-pad]
-    kept = [s for s in steps if abs(light[s] - light[s - 1]) > 0.5 * abs(fast[s] - fast[s - 1])]
-    return light, kept
+    kept = [s for s in steps if abs(light[s] - light[s - 1]) > 0.5 * abs(level[s] - level[s - 1])]
+    # A run's own shape is sieved too, within the run (its ends held): a fade or settling is monotone
+    # and stays, a hump the ℓ1 trend followed for less than the hold goes.
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        ends = np.pad(shape[a:b], pad, mode="edge")
+        shape[a:b] = 0.5 * (sieve(ends, ndimage.grey_opening, ndimage.grey_closing)
+                            + sieve(ends, ndimage.grey_closing, ndimage.grey_opening))[pad:-pad]
+    return light + shape, kept
 
 
 def _flicker(levels: np.ndarray) -> float:
