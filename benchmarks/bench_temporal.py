@@ -269,7 +269,8 @@ def bench_deflicker(rng: np.random.Generator) -> None:
           f"{step(lit):.3f}; bian keeps {step(ours):.3f} (flicker left {flicker_of(ours, lit, shots):.4f}); "
           f"FFmpeg {winners['sample_bw']} keeps {step(theirs):.3f} (flicker left "
           f"{flicker_of(theirs, lit, shots):.4f}); input flicker {flicker_of(flickered, lit, shots):.4f}; own output "
-          f"(against the same method on the unflickered lit clip): bian {ours_own:.4f}, FFmpeg {theirs_own:.4f}.", flush=True)
+          f"(against the same method on the unflickered lit clip): bian {ours_own:.4f}, FFmpeg {theirs_own:.4f}.",
+          flush=True)
 
 
 # ---------------------------------------------------------------- stabilise
