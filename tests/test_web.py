@@ -207,10 +207,16 @@ def set_option(page, prefix: str, group: str, name: str, value) -> None:
     field = page.locator(f"#{prefix}-opt-{name}")
     if not field.is_visible():
         page.click(f"#{prefix}-group-{group}")
-    if isinstance(value, bool):
-        field.locator("input[type=checkbox]").set_checked(value)
-    else:
-        field.locator("input, textarea").first.fill(str(value))
+    flag = isinstance(value, bool)
+    box = field.locator("input[type=checkbox]") if flag else field.locator("input, textarea").first
+    # A group's fields can still be mounting just after it opens, and mounting puts the default back over
+    # a value set that fast (seen in 1 run of 3): set it until it stays.
+    for _ in range(10):
+        box.set_checked(value) if flag else box.fill(str(value))
+        page.wait_for_timeout(500)
+        if (box.is_checked() if flag else box.input_value()) == (value if flag else str(value)):
+            return
+    raise AssertionError(f"the page keeps resetting option {name}")
 
 
 def controls_for(kind: str):
