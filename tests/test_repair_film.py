@@ -3,6 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
+from bian.analysis.luma import luma_of
 from bian.repair import dust, film, inpaint, lines, motion
 
 
@@ -32,7 +33,7 @@ def test_temporal_detector_finds_specks_and_nothing_else():
     frames = _sequence()
     frames[2], truth = _specks(frames[2])
     comps = [dust.compensate(frames[2], frames[k]) for k in (0, 1, 3, 4)]
-    found = dust.detect_temporal(motion.grey(frames[2]), comps)
+    found = dust.detect_temporal(luma_of(frames[2]), comps)
     near = cv2.dilate(truth.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     assert (found & truth).sum() >= 0.9 * truth.sum()
     assert (found & ~near).sum() <= 0.05 * found.sum()
@@ -68,7 +69,7 @@ def test_line_scratch_is_found_and_filled_from_beside():
     frame[:, 60:62] = np.clip(frame[:, 60:62] + 0.3, 0, 1)
     truth = np.zeros(frame.shape[:2], bool)
     truth[:, 60:62] = True
-    found = lines.detect_line_scratches(motion.grey(frame))
+    found = lines.detect_line_scratches(luma_of(frame))
     near = cv2.dilate(truth.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     assert (found & truth).sum() >= 0.9 * truth.sum()
     assert (found & ~near).sum() == 0
@@ -138,10 +139,10 @@ def test_still_frame_fallback_finds_an_isolated_speck_only():
     frame = np.repeat(_texture(80, 80, seed=7)[..., None], 3, axis=2)
     damaged = frame.copy()
     cv2.circle(damaged, (30, 30), 2, (1.0, 1.0, 1.0), -1)
-    found = film.specks(motion.grey(damaged))
+    found = film.specks(luma_of(damaged))
     assert found[30, 30]
     assert found.sum() < 40
-    assert not film.specks(motion.grey(frame)).any()
+    assert not film.specks(luma_of(frame)).any()
 
 
 def test_fill_flow_replaces_flow_under_the_mask_by_its_surroundings():
@@ -159,4 +160,4 @@ def test_fill_flow_replaces_flow_under_the_mask_by_its_surroundings():
 def test_too_few_neighbours_do_not_use_the_temporal_detector(n):
     frames = _sequence()
     comps = [dust.compensate(frames[2], frames[1])] * n
-    assert not dust.detect_temporal(motion.grey(frames[2]), comps).any()
+    assert not dust.detect_temporal(luma_of(frames[2]), comps).any()

@@ -16,6 +16,7 @@ import av
 import cv2
 import numpy as np
 
+from .analysis.luma import luma_of
 from .errors import BianError
 from .media.atomic import written
 
@@ -32,7 +33,7 @@ def source_photo() -> np.ndarray:
     if path is None or not path.is_file():
         raise BianError("scikit-image's sample photographs are missing", hint="pip install scikit-image")
     rgb = cv2.cvtColor(cv2.imread(os.fspath(path)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
-    return rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    return luma_of(rgb)
 
 
 def age_film(photo: np.ndarray, frames: int, seed: int = 7):

@@ -13,8 +13,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .luma import luma_of
+
 _WIDTH = 128
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 NEIGHBOURS = 2
 """Pairs on each side a pair is compared with."""
@@ -30,7 +31,7 @@ half the motion of a fast shot (two frames that both differ from a dropped one b
 
 def thumbnail(rgb: np.ndarray) -> np.ndarray:
     """float RGB H×W×3 (or grey H×W) in [0, 1] → float32 luma about 128 pixels wide."""
-    grey = rgb @ _LUMA if rgb.ndim == 3 else rgb.astype(np.float32)
+    grey = luma_of(rgb)
     h, w = grey.shape
     if w > _WIDTH:
         grey = cv2.resize(grey, (_WIDTH, max(1, round(h * _WIDTH / w))), interpolation=cv2.INTER_AREA)

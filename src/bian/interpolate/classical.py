@@ -24,6 +24,7 @@ from collections import OrderedDict
 import cv2
 import numpy as np
 
+from ..analysis.luma import luma_of
 from . import motion
 
 _SCORE_BLUR = 1.0
@@ -127,7 +128,7 @@ class FlowInterpolator:
     def _working(self, rgb: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]
         scale = max(max(h, w) / self.motion_size, 2.0)
-        grey = rgb @ motion.LUMA if rgb.ndim == 3 else rgb  # luma first: one channel to shrink, not three
+        grey = luma_of(rgb)  # luma first: one channel to shrink, not three
         if min(h, w) / scale >= 16:
             grey = cv2.resize(grey, (max(8, round(w / scale)), max(8, round(h / scale))), interpolation=cv2.INTER_AREA)
         return motion.luma_u8(grey)

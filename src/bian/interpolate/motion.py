@@ -10,14 +10,14 @@ import functools
 import cv2
 import numpy as np
 
+from ..analysis.luma import luma_of
+
 ITERATIONS = 2
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def luma_u8(rgb: np.ndarray) -> np.ndarray:
     """float32 RGB H×W×3 in [0, 1] (or H×W grey) → uint8 luma H×W."""
-    grey = rgb @ LUMA if rgb.ndim == 3 else rgb
-    return np.clip(grey * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(luma_of(rgb) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def _dis() -> cv2.DISOpticalFlow:

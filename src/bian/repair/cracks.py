@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .motion import grey
+from ..analysis.luma import luma_of
 
 
 def detect_cracks(rgb: np.ndarray, sensitivity: float = 0.5, max_width: int = 3,
@@ -24,7 +24,7 @@ def detect_cracks(rgb: np.ndarray, sensitivity: float = 0.5, max_width: int = 3,
     shortest crack as a fraction of the shorter image side; ``sensitivity`` in [0, 1]: higher finds
     fainter cracks, with more false alarms.
     """
-    luma = grey(rgb)
+    luma = luma_of(rgb)
     h, w = luma.shape
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * max_width + 1,) * 2)
     scale = 1.5 - sensitivity  # 0.5 → 1.0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..analysis.luma import luma_of
 from . import motion
 
 _BLOCK = 16
@@ -38,12 +39,12 @@ class Compensated:
 def compensate(current_rgb: np.ndarray, neighbour_rgb: np.ndarray, field: np.ndarray | None = None) -> Compensated:
     """Warp ``neighbour_rgb`` onto ``current_rgb`` (with ``field``, or a flow measured here) and match
     its brightness locally."""
-    cur = motion.grey(current_rgb)
+    cur = luma_of(current_rgb)
     if field is None:
-        field = motion.flow(cur, motion.grey(neighbour_rgb))
+        field = motion.flow(cur, luma_of(neighbour_rgb))
     warped, valid = motion.warp(neighbour_rgb, field)
     # Flicker and uneven exposure: remove the smooth brightness difference (block medians resist specks).
-    warped_luma = motion.grey(warped)
+    warped_luma = luma_of(warped)
     offset = smooth_offset(cur - warped_luma, valid)
     return Compensated(warped + offset[..., None], warped_luma + offset, valid, field)
 
@@ -230,7 +231,7 @@ def fill_from_neighbours(current_rgb: np.ndarray, neighbours: list[Compensated],
     out = current_rgb.copy()
     if not mask.any():
         return out, np.zeros(mask.shape, bool)
-    cur = motion.grey(current_rgb)
+    cur = luma_of(current_rgb)
     trusted = trusted_motion([cur - n.luma for n in neighbours], neighbours, mask)
 
     ys, xs = np.nonzero(mask)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..analysis.luma import luma_of
 from . import dust, inpaint, lines, motion
 
 
@@ -21,7 +22,7 @@ def repair_frame(current: np.ndarray, neighbours: list[np.ndarray], sensitivity:
     fewer than two (a still image, a shot of one frame) spatially (:func:`specks`). ``detected`` (bool
     H×W, optional) replaces that detection by another detector's mask; it is filled the same way.
     """
-    luma = motion.grey(current)
+    luma = luma_of(current)
     comps = [dust.compensate(current, n) for n in neighbours]
     if detected is not None:
         found = detected

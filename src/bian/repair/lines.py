@@ -22,7 +22,7 @@ import warnings
 import cv2
 import numpy as np
 
-from .motion import grey
+from ..analysis.luma import luma_of
 
 _WIDTH = 7
 """Scratches up to about 4 px wide pass through a 1×7 opening; wider structures are picture content."""
@@ -109,7 +109,7 @@ def remove_line_scratches(image: np.ndarray, mask: np.ndarray, fill: np.ndarray,
         return out
     half = window // 2
     # The fill is trusted where the picture around it is flat (no edge within a few pixels).
-    luma = cv2.GaussianBlur(grey(fill), (0, 0), 1.5)  # grain is no edge
+    luma = cv2.GaussianBlur(luma_of(fill), (0, 0), 1.5)  # grain is no edge
     edges = np.abs(cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3))
     flat = cv2.dilate(edges, np.ones((3, 13), np.uint8)) < _FLAT
     diff = np.where(mask[:, columns, None], image[:, columns] - fill[:, columns], np.nan)

@@ -13,12 +13,6 @@ _MAX_FLOW_SIDE = 960
 """Frames wider or taller than this are analysed at reduced size."""
 
 
-def grey(rgb: np.ndarray) -> np.ndarray:
-    """Luma (Rec. 601 weights) of float RGB H×W×3 in [0, 1] → float32 H×W."""
-    if rgb.ndim == 2:
-        return rgb.astype(np.float32, copy=False)
-    return (rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114).astype(np.float32)
-
 
 def flow(target: np.ndarray, source: np.ndarray) -> np.ndarray:
     """Dense flow that maps ``target`` pixels into ``source``: ``target(p) ≈ source(p + flow(p))``.
