@@ -41,6 +41,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+import torch
 from PIL import Image
 from skimage.metrics import structural_similarity
 
@@ -116,11 +117,12 @@ def run_minterpolate(kept: list[np.ndarray], step: int, threads: int) -> tuple[l
     return list(out), wall, cpu
 
 
-def run_bian(kept: list[np.ndarray], step: int) -> tuple[dict[int, np.ndarray], float, float]:
-    """Output frames of the frame-rate stage keyed by original frame number."""
+def run_bian(kept: list[np.ndarray], step: int, engine: dict) -> tuple[dict[int, np.ndarray], float, float]:
+    """Output frames of the frame-rate stage keyed by original frame number; ``engine`` holds the
+    stage's interpolator options."""
     rate_in = Fraction(RATE)
     source = Source("video", kept[0].shape[1], kept[0].shape[0], 8, False, rate_in, len(kept))
-    opts = {"fps": rate_in * step, "multi": None, "slowmo": None, "source_fps": None, "interpolator": "flow",
+    opts = {"fps": rate_in * step, "multi": None, "slowmo": None, "source_fps": None, **engine,
             "at_cuts": "repeat", "dedup": "auto"}
     stage = framerate.build(opts, source)[0]
     frames = [Frame(image=k, time=Fraction(i, RATE), duration=Fraction(1, RATE), index=i)
@@ -142,13 +144,13 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(structural_similarity(a @ LUMA, b @ LUMA, data_range=255.0))
 
 
-def evaluate(name: str, frames: list[np.ndarray], step: int, threads: int, repeat: int = 1) -> dict:
+def evaluate(name: str, frames: list[np.ndarray], step: int, threads: int, engine: dict, repeat: int = 1) -> dict:
     kept = frames[::step]
     made_mi, mi_wall, mi_cpu = run_minterpolate(kept, step, threads)
-    made_bian, bian_wall, bian_cpu = run_bian(kept, step)
+    made_bian, bian_wall, bian_cpu = run_bian(kept, step, engine)
     for _ in range(repeat - 1):  # the two alternate; the fastest run of each counts (load comes and goes)
         mi_wall, mi_cpu = (min(x, y) for x, y in zip((mi_wall, mi_cpu), run_minterpolate(kept, step, threads)[1:]))
-        again, wall, cpu = run_bian(kept, step)
+        again, wall, cpu = run_bian(kept, step, engine)
         assert again.keys() == made_bian.keys() and all(np.array_equal(again[j], made_bian[j]) for j in again)
         bian_wall, bian_cpu = min(bian_wall, wall), min(bian_cpu, cpu)
     last = (len(kept) - 1) * step
@@ -183,8 +185,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each side (fastest counts)")
     parser.add_argument("--unique", choices=("yes", "no"), default="yes",
                         help="also run on the frames left when the copies bian finds are taken out")
+    parser.add_argument("--interpolator", choices=("flow", "rife"), default="flow", help="bian's engine")
+    parser.add_argument("--rife-model", help="RIFE weights (default: the catalogue's)")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="RIFE's precision")
     args = parser.parse_args()
     cv2.setNumThreads(args.threads)
+    torch.set_num_threads(args.threads)
+    engine = {"interpolator": args.interpolator, "rife_model": args.rife_model, "device": "cpu",
+              "precision": args.precision}
     if not FILM.is_dir():
         sys.exit(f"shared film data not found at {FILM} (set BIAN_SHARED)")
     rows, found_notes = [], []
@@ -205,11 +213,11 @@ def main() -> None:
                          [f for i, f in enumerate(frames) if i not in found]))
         for label, pictures in sets:
             for step in (int(s) for s in args.steps.split(",")):
-                row = evaluate(label, pictures, step, args.threads, args.repeat)
+                row = evaluate(label, pictures, step, args.threads, engine, args.repeat)
                 rows.append(row)
                 print(f"done {label} 1/{step}: bian {row['bian'][0]:.2f} dB, minterpolate "
                       f"{row['minterpolate'][0]:.2f} dB", file=sys.stderr, flush=True)
-    print(f"threads {args.threads}, fastest of {args.repeat} runs; load average before/after: {load_before} / {os.getloadavg()}\n")
+    print(f"engine {args.interpolator}, threads {args.threads}, fastest of {args.repeat} runs; load average before/after: {load_before} / {os.getloadavg()}\n")
     print("\n".join(f"- {n}" for n in found_notes) + "\n")
     print("| clip | dropped | frames scored | bian PSNR / SSIM | minterpolate | blend | repeat | Δ PSNR vs minterpolate "
           "| frames without a cut: bian / minterpolate / Δ |")

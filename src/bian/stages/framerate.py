@@ -45,7 +45,7 @@ OPTIONS = [
            "flow (optical flow, no model) or rife (RIFE v4 network, needs its flownet.pkl)",
            choices=("flow", "rife")),
     Option("rife_model", text, None, "RIFE weights: a flownet.pkl file or the folder holding it "
-           "(default: the catalogue's rife-v4.26)", metavar="PATH"),
+           "(default: the catalogue's rife-v4.26, else rife-v4-union)", metavar="PATH"),
     Option("at_cuts", choice("at_cuts", ("repeat", "crossfade")), "repeat", "at a scene cut, repeat the frame "
            "nearer in time, the shot's last or the next one's first (default), or cross-fade between them",
            choices=("repeat", "crossfade")),

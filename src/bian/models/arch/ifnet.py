@@ -12,7 +12,9 @@ load by name. One class covers the v4 releases that share the feature head:
 The timestep is an extra input plane, so any t in (0, 1) is asked for directly. Hyper-parameters are
 read off the state dict (:func:`config_from_state`), never from a version string: v4.25/4.26 have 5
 blocks (192, 128, 96, 64, 32 channels), a 16-channel head and 8 passed-on feature channels;
-v4.15–4.22 have 4 blocks, an 8-channel head and none.
+v4.15–4.22 have 4 blocks, an 8-channel head and none; the early v4 releases (v4.0–v4.6, the one
+VapourSynth's GMFSS packages carry on PyPI) have no feature head, and each block's mask logit is added
+to the one before instead of replacing it.
 """
 from __future__ import annotations
 
@@ -35,6 +37,11 @@ class IFNetConfig:
     """Channels a block emits: 4 flow + 1 mask + the rest."""
     carried: int = 8
     """Of those rest channels, how many the next block takes in."""
+
+    @property
+    def headless(self) -> bool:
+        """The early v4 layout: no feature head, mask logits summed over the blocks."""
+        return self.head_out == 0
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -86,13 +93,18 @@ class IFBlock(nn.Module):
 
 
 def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """``image`` (N×C×H×W) read at each pixel + ``flow`` (N×2×H×W, pixels), bilinear, edges repeated."""
+    """``image`` (N×C×H×W) read at each pixel + ``flow`` (N×2×H×W, pixels), bilinear, edges repeated.
+
+    Sampled in float32 whatever the network's precision: torch's CPU ``grid_sample`` in bfloat16 crashes
+    the process at picture sizes (seen at 704×1024, torch 2.13)."""
+    dtype = image.dtype
+    image, flow = image.float(), flow.float()
     n, _, h, w = flow.shape
     ys = torch.linspace(-1.0, 1.0, h, device=flow.device, dtype=flow.dtype)
     xs = torch.linspace(-1.0, 1.0, w, device=flow.device, dtype=flow.dtype)
     grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).unsqueeze(0)
     norm = torch.stack((flow[:, 0] * (2.0 / max(w - 1, 1)), flow[:, 1] * (2.0 / max(h - 1, 1))), -1)
-    return F.grid_sample(image, grid + norm, mode="bilinear", padding_mode="border", align_corners=True)
+    return F.grid_sample(image, grid + norm, mode="bilinear", padding_mode="border", align_corners=True).to(dtype)
 
 
 class IFNet(nn.Module):
@@ -105,7 +117,8 @@ class IFNet(nn.Module):
             # the carried channels and (inside the block) the flow so far
             cin = 6 + feats + 1 if i == 0 else 6 + feats + 1 + 1 + config.carried + 4
             setattr(self, f"block{i}", IFBlock(cin, width, config.block_out))
-        self.encode = Head(config.head_width, config.head_out)
+        if not config.headless:
+            self.encode = Head(config.head_width, config.head_out)
 
     @property
     def alignment(self) -> int:
@@ -122,7 +135,7 @@ class IFNet(nn.Module):
             timestep = torch.full((n, 1, h, w), float(timestep), device=img0.device, dtype=img0.dtype)
         else:
             timestep = timestep.to(img0).reshape(-1, 1, 1, 1).expand(n, 1, h, w)
-        f0, f1 = self.encode(img0), self.encode(img1)
+        feats = [] if self.config.headless else [self.encode(img0), self.encode(img1)]
         blocks = len(self.config.widths)
         flow = mask = carried = None
         warped0, warped1 = img0, img1
@@ -130,27 +143,31 @@ class IFNet(nn.Module):
             block = getattr(self, f"block{i}")
             level = 2 ** (blocks - 1 - i) / scale
             if flow is None:
-                flow, mask, carried = block(torch.cat((img0, img1, f0, f1, timestep), 1), None, level)
+                flow, mask, carried = block(torch.cat((img0, img1, *feats, timestep), 1), None, level)
             else:
+                warped_feats = [warp(f, flow[:, 2 * k:2 * k + 2]) for k, f in enumerate(feats)]
                 extra = [carried] if self.config.carried else []
-                inputs = torch.cat([warped0, warped1, warp(f0, flow[:, :2]), warp(f1, flow[:, 2:4]), timestep,
-                                    mask, *extra], 1)
-                delta, mask, carried = block(inputs, flow, level)
+                inputs = torch.cat([warped0, warped1, *warped_feats, timestep, mask, *extra], 1)
+                delta, delta_mask, carried = block(inputs, flow, level)
                 flow = flow + delta
+                mask = mask + delta_mask if self.config.headless else delta_mask
             warped0, warped1 = warp(img0, flow[:, :2]), warp(img1, flow[:, 2:4])
         weight = torch.sigmoid(mask)
         return warped0 * weight + warped1 * (1 - weight)
 
 
 def config_from_state(state: dict) -> IFNetConfig:
-    """The hyper-parameters a state dict was trained with (raises KeyError/ValueError when it is not an
-    IFNet with a feature head)."""
+    """The hyper-parameters a state dict was trained with (raises KeyError/ValueError when it is not a
+    RIFE v4 IFNet)."""
     blocks = sorted(int(k.split(".")[0][5:]) for k in state if k.startswith("block") and k.endswith("conv0.0.0.weight"))
     if not blocks or blocks != list(range(len(blocks))):
         raise ValueError("no flow blocks block0..N found")
     widths = tuple(int(state[f"block{i}.conv0.1.0.weight"].shape[0]) for i in blocks)
-    head_width = int(state["encode.cnn0.weight"].shape[0])
-    head_out = int(state["encode.cnn3.weight"].shape[1])
+    headless = "encode.cnn0.weight" not in state
+    head_width = 0 if headless else int(state["encode.cnn0.weight"].shape[0])
+    head_out = 0 if headless else int(state["encode.cnn3.weight"].shape[1])
+    if int(state["block0.conv0.0.0.weight"].shape[1]) != 6 + 2 * head_out + 1:
+        raise ValueError("the first block's inputs do not match the feature head")
     block_out = int(state["block0.lastconv.0.weight"].shape[1]) // 4
     if len(blocks) > 1:
         carried = int(state["block1.conv0.0.0.weight"].shape[1]) - (6 + 2 * head_out + 1 + 1 + 4)
