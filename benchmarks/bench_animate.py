@@ -3,7 +3,7 @@ dlib (its HOG detector, 68-point predictor and face descriptor), which the engin
 itself: it only uses the 68 landmarks of the source photo to build its rig.
 
     python benchmarks/bench_animate.py [instrument blink realblink probe smile identity background jitter smooth
-        driving speed sheet] [--photos a.png,h.png] [--instrument old,steady]
+        driving speed sheet] [--photos a.png,h.png] [--instrument old,steady] [--crf 14]
     (default: all parts, every portrait, both instruments)
 
 Every dlib table is printed once per instrument (`Dlib`): the old one (the detector's box found again in
@@ -233,6 +233,8 @@ MADE: dict[Path, dict] = {}
 
 def animate(photo: Path, name: str, **options) -> tuple[Path, dict]:
     out = TMP / f"{name}.mp4"
+    if options.get("crf") is None:
+        options["crf"] = CRF
     if out not in MADE:
         MADE[out] = bian.animate(photo, out, **options)
     return out, MADE[out]
@@ -295,7 +297,7 @@ def bench_probe(dl: Dlib) -> None:
         m.blink[:] = amount
         return (np.clip(renderer.render([m.at(0)]), 0, 1) * 255 + 0.5).astype(np.uint8)
 
-    def squash(eye, points, blink, squint, gaze):
+    def squash(eye, points, blink, squint, gaze, lid_skin):
         """The forbidden blink, as a probe: the whole eye squashed to 10 % of its height, skin pulled in."""
         x, y = eye.to_local(points)
         xs = np.linspace(-1, 1, 41)
@@ -494,7 +496,7 @@ def bench_background(dl: Dlib) -> None:
         still = TMP / f"bianstill_{photo.stem}.mp4"
         h, w = src8.shape[:2]
         write_video((src8 for _ in range(50)), frame_times(50, Fraction(25)), still, w, h, Fraction(1, 25),
-                    Fraction(25))
+                    Fraction(25), crf=CRF)
         mask = ~head_region(lm0, src8.shape)
         frames = decode(out)
         bg = min(psnr(f[mask], src8[mask]) for f in frames)
@@ -542,7 +544,8 @@ def known_motion(dl: Dlib, src8: np.ndarray, lm0: np.ndarray, name: str, frames:
         pictures.append(cv2.warpAffine(src8, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101))
         truth.append(lm0 @ m[:, :2].T + m[:, 2])
     if out not in MADE:
-        write_video(iter(pictures), frame_times(frames, Fraction(25)), out, w, h, Fraction(1, 25), Fraction(25))
+        write_video(iter(pictures), frame_times(frames, Fraction(25)), out, w, h, Fraction(1, 25), Fraction(25),
+                    crf=CRF)
         MADE[out] = {}
     return track(dl, decode(out), lm0), np.array(truth)
 
@@ -640,8 +643,8 @@ def bench_driving(dl: Dlib) -> None:
         for drive in (ANIMATE / "driving.mp4", ANIMATE / "d0.mp4"):
             src = to_float(read_image(photo)[0].image)
             lm0 = dl.landmarks(src)
-            out = TMP / f"drive_{photo.stem}_{drive.stem}.mp4"
-            bian.animate(photo, out, driving=drive, audio=drive.name == "driving.mp4", face=0, engine="offline")
+            out, _ = animate(photo, f"drive_{photo.stem}_{drive.stem}", driving=drive, audio=drive.name == "driving.mp4",
+                             face=0, engine="offline")
             frames = decode(out)
             if drive not in driving_landmarks:
                 dframes = decode(drive)
@@ -759,12 +762,17 @@ def bench_sheet() -> None:
 
 
 def main(argv: list[str]) -> None:
-    global PORTRAITS
+    global PORTRAITS, CRF, TMP
     instruments = ["old", "steady"]
     if "--photos" in argv:   # a subset by file name, e.g. --photos a.png,h.png (to split a run)
         k = argv.index("--photos")
         names = set(argv[k + 1].split(","))
         PORTRAITS = [p for p in PORTRAITS if p.name in names]
+        argv = argv[:k] + argv[k + 2:]
+    if "--crf" in argv:   # outputs at another crf than bian's default (files under bench-animate/crfN)
+        k = argv.index("--crf")
+        CRF = int(argv[k + 1])
+        TMP = TMP / f"crf{CRF}"
         argv = argv[:k] + argv[k + 2:]
     if "--instrument" in argv:   # old, steady or both (default): see `Dlib`
         k = argv.index("--instrument")

@@ -17,6 +17,8 @@ from bian.animate.rig import build_rig
 from bian.errors import OptionError
 
 UP, BALL, LOW = (eyelids.TERMS.index(n) for n in ("upper lid", "eyeball", "lower lid"))
+SKIN = (np.array([-1.0, 1.0]), np.full((2, 3), 0.5))
+"""A lid skin colour table for :func:`eyelids.samples` (x, colours): grey everywhere."""
 
 
 # ------------------------------------------------------------------------------------------ fixtures
@@ -65,7 +67,7 @@ def test_blink_covers_the_eye_from_the_top_not_a_squash():
     eye = synthetic_eye()
     pts = column(eye, 0.0, -20, 20)
     _, y = eye.to_local(pts)
-    terms = eyelids.samples(eye, pts, 0.5, 0.0, np.zeros(2))
+    terms = eyelids.samples(eye, pts, 0.5, 0.0, np.zeros(2), SKIN)
     w_up, w_ball = terms[UP][2], terms[BALL][2]
     ball_y = terms[BALL][1][:, 1]
     up, low = eyelids.Eye.curve(eye.upper, np.zeros(1))[0], eyelids.Eye.curve(eye.lower, np.zeros(1))[0]
@@ -87,12 +89,12 @@ def test_blink_covers_the_eye_from_the_top_not_a_squash():
 def test_closed_eye_has_no_eyeball_and_opens_back_exactly():
     eye = synthetic_eye()
     pts = np.stack(np.meshgrid(np.linspace(30, 70, 41), np.linspace(30, 70, 41)), -1).reshape(-1, 2)
-    closed = eyelids.samples(eye, pts, 1.0, 0.0, np.zeros(2))
+    closed = eyelids.samples(eye, pts, 1.0, 0.0, np.zeros(2), SKIN)
     assert np.abs(closed[BALL][2]).max() < 0.6  # at most an anti-aliased half pixel of eyeball, shaded
     x, y = eye.to_local(pts)
     m_up, _ = eyelids.lid_edges(eye, x, 1.0)
     assert np.all(closed[BALL][2][np.abs(y - m_up) > 1] == 0)
-    opened = eyelids.samples(eye, pts, 0.0, 0.0, np.zeros(2))
+    opened = eyelids.samples(eye, pts, 0.0, 0.0, np.zeros(2), SKIN)
     total = sum(w[:, None] * p for pic, p, w in opened if pic == "image")
     assert np.allclose(total, pts, atol=1e-9)
 
@@ -104,7 +106,7 @@ def test_eye_map_never_folds():
     for x_local in (-0.8, -0.3, 0.0, 0.5, 0.9):
         for blink in (0.2, 0.6, 0.95, 1.0):
             pts = column(eye, x_local, -25, 25)
-            terms = eyelids.samples(eye, pts, blink, 0.3, np.array([0.5, 0.2]))
+            terms = eyelids.samples(eye, pts, blink, 0.3, np.array([0.5, 0.2]), SKIN)
             for _, pos, w in (terms[UP], terms[BALL], terms[LOW]):
                 _, src = eye.to_local(pos)
                 used = w > 0.5
@@ -118,13 +120,36 @@ def test_eye_map_never_folds():
 def test_gaze_moves_the_iris_and_keeps_the_corners():
     eye = synthetic_eye()
     pts = np.stack([np.linspace(30, 70, 81), np.full(81, 50.0)], 1)
-    terms = eyelids.samples(eye, pts, 0.0, 0.0, np.array([1.0, 0.0]))
+    terms = eyelids.samples(eye, pts, 0.0, 0.0, np.array([1.0, 0.0]), SKIN)
     src_x = terms[BALL][1][:, 0]
     middle = np.abs(pts[:, 0] - 50) < 3
     assert np.allclose(pts[middle, 0] - src_x[middle], eyelids.IRIS_SHIFT * eye.half, atol=1e-6)
     corners = np.abs(pts[:, 0] - 50) > 19.5
     assert np.allclose(src_x[corners], pts[corners, 0], atol=0.2)
     assert np.all(np.diff(src_x) > 0)
+
+
+def test_closed_lid_takes_the_lids_own_colour_not_a_low_brows():
+    """A brow's fringe reaching into the top fifth of the lid band (dark) must not tint the closed lid: its
+    colour is the median down the open lid's skin, which is light here."""
+    from bian.animate.render import _lid_skin
+    eye = synthetic_eye()
+    picture = np.full((100, 100, 3), 0.8, np.float32)
+    x, rows = eyelids.lid_rows(eye)
+    _, top = eye.to_local(rows[:, 0])
+    _, y = eye.to_local(np.stack(np.meshgrid(np.arange(100.0), np.arange(100.0)), -1).reshape(-1, 2))
+    up = eyelids.Eye.curve(eye.upper, np.zeros(1))[0]
+    fringe = (y < top.min() + 0.2 * (up - top.min())).reshape(100, 100)
+    picture[fringe] = 0.2
+    xs, colours = _lid_skin(picture, eye)
+    middle = np.abs(xs) < 0.7
+    assert np.allclose(colours[middle], 0.8, atol=0.02)
+    # and that colour is what the closed lid's skin is painted with
+    pts = column(eye, 0.0, -15, 0)
+    terms = eyelids.samples(eye, pts, 1.0, 0.0, np.zeros(2), (xs, colours))
+    painted = [(pos, w) for pic, pos, w in terms if pic == "colour"]
+    assert len(painted) == 1 and painted[0][1].max() > 0.5
+    assert np.allclose(painted[0][0], 0.8, atol=0.02)
 
 
 # ------------------------------------------------------------------------------------------ fields

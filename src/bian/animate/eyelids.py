@@ -136,13 +136,27 @@ def region(eye: Eye) -> tuple[float, float, float, float]:
     return -1.02, 1.02, float(top.min()) - 1, float(bottom.max()) + 1
 
 
-def samples(eye: Eye, points: np.ndarray, blink: float, squint: float, gaze: np.ndarray) -> list[tuple]:
+def lid_rows(eye: Eye, columns: int = 33, rows: int = 17) -> tuple[np.ndarray, np.ndarray]:
+    """Where the open upper lid's own skin is: ``columns`` positions x across the eye and, for each, ``rows``
+    picture points (columns, rows, 2) down the lid band from its top to 0.8 of the way to the lash line (below
+    the brow's fringe, above the lashes and their shadow)."""
+    x = np.linspace(-1, 1, columns)
+    up, _, top, _ = _band(eye, x)
+    ys = top[:, None] + np.linspace(0, 0.8, rows)[None, :] * (up - top)[:, None]
+    return x, eye.to_picture(np.repeat(x[:, None], rows, 1), ys)
+
+
+def samples(eye: Eye, points: np.ndarray, blink: float, squint: float, gaze: np.ndarray,
+            lid_skin: tuple[np.ndarray, np.ndarray]) -> list[tuple]:
     """What to draw at source ``points`` (M, 2) near the eye: a list of terms (picture, positions (M, 2),
-    weights (M,)) to add up, ``picture`` being "image" (the photo) or "smooth" (the photo blurred).
+    weights (M,)) to add up, ``picture`` being "image" (the photo) or "smooth" (the photo blurred), or
+    ("colour", colours (M, C), weights). ``lid_skin``: (x, colours) of the open lid's skin per column x, the
+    median of the smooth photo down the rows of :func:`lid_rows`.
 
     Layers: upper lid, eyeball, lower lid, with 1-pixel anti-aliased edges. As the lid closes, the skin
-    above its lashes turns into plain lid skin — the colour just under the brow with the photo's own
-    grain — because the fold and crease shadows of an open eye are not on a closed lid.
+    above its lashes turns into plain lid skin — the lid's own median colour with the photo's grain —
+    because the fold and crease shadows of an open eye are not on a closed lid (a median, so that neither
+    a low brow's fringe nor the crease's shadow tints it).
     """
     x, y = eye.to_local(points)
     up, low, top, bottom = _band(eye, x)
@@ -171,13 +185,14 @@ def samples(eye: Eye, points: np.ndarray, blink: float, squint: float, gaze: np.
     skin = (w_up * closing * np.clip((m_up - y - lash) / lash, 0, 1) * np.clip((y - top) / (0.25 * (up - top)), 0, 1)
             * np.clip((1 - np.abs(x)) / 0.3, 0, 1))
     p_up = eye.to_picture(x, y_up)
-    # its colour: from that of the band's top to that of the skin under the lower lid, down the lid
+    # its colour: from the lid's own to that of the skin under the lower lid, down the lid
     t = np.clip((y - top) / np.maximum(m_up - top, 1e-3), 0, 1)
-    p_top, p_below = eye.to_picture(x, top), eye.to_picture(x, low + 0.3 * (bottom - low))
+    lid = np.stack([np.interp(x, lid_skin[0], c) for c in lid_skin[1].T], 1)
+    p_below = eye.to_picture(x, low + 0.3 * (bottom - low))
     # the stretched lid; where it turns into skin it still gives its grain (its smooth part is taken out)
     return [("image", p_up, w_up),
             ("smooth", p_up, -skin),
-            ("smooth", p_top, skin * (1 - t)),
+            ("colour", lid, skin * (1 - t)),
             ("smooth", p_below, skin * t),
             # the last sliver of eyeball lies in the shadow of the closing lashes
             ("image", eye.to_picture(x_ball, y_ball), w_ball * (1 - 0.75 * closing)),

@@ -48,6 +48,7 @@ class Renderer:
         self._still = reach >= HEAD_FADE[1]
         self._boxes = [([_box(e, eyelids.region(e)) for e in r.eyes], _box(r.mouth, mouth.region(r.mouth)))
                        for r in rigs]
+        self._lid_skin = [[_lid_skin(self.smooth, e) for e in r.eyes] for r in rigs]
 
     def source_map(self, poses: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         """Backward map of the smooth fields over the region of interest: (mapx, mapy) float32 source
@@ -92,12 +93,12 @@ class Renderer:
         out = self.image.copy()
         roi = cv2.remap(self.image, mapx, mapy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
         moved = (np.abs(mapx - self._pixels[0]) > 1e-3) | (np.abs(mapy - self._pixels[1]) > 1e-3)
-        for rig, pose, (eye_boxes, mouth_box) in zip(self.rigs, poses, self._boxes):
+        for rig, pose, (eye_boxes, mouth_box), skins in zip(self.rigs, poses, self._boxes, self._lid_skin):
             blink, gaze = np.asarray(pose["blink"], float), np.asarray(pose["gaze"], float)
             if blink.any() or gaze.any() or pose["squint"]:
                 for k, (eye, box) in enumerate(zip(rig.eyes, eye_boxes)):
-                    moved |= self._draw_layer(roi, mapx, mapy, box, lambda pts, e=eye, b=float(blink[k]):
-                                              eyelids.samples(e, pts, b, float(pose["squint"]), gaze))
+                    moved |= self._draw_layer(roi, mapx, mapy, box, lambda pts, e=eye, b=float(blink[k]), s=skins[k]:
+                                              eyelids.samples(e, pts, b, float(pose["squint"]), gaze, s))
             opening = float(pose["mouth"]) * rig.iod
             if opening > 0.3:
                 moved |= self._draw_layer(roi, mapx, mapy, mouth_box,
@@ -119,7 +120,7 @@ class Renderer:
         for picture, pos, wgt in layer(pts):
             wgt = np.asarray(wgt, np.float32)[:, None]
             if picture == "colour":
-                value += wgt * colour[None, :]
+                value += wgt * (colour[None, :] if pos is None else pos)
                 continue
             value += wgt * _sample(pictures[picture], pos)
         roi[sel] = value
@@ -136,6 +137,13 @@ def _sample(picture: np.ndarray, positions: np.ndarray) -> np.ndarray:
     grid = padded.reshape(-1, width, 2)
     out = cv2.remap(picture, grid[..., 0], grid[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
     return out.reshape(-1, picture.shape[2])[:n]
+
+
+def _lid_skin(smooth: np.ndarray, eye: eyelids.Eye) -> tuple[np.ndarray, np.ndarray]:
+    """(x, colours) of the open upper lid's skin: the median of ``smooth`` down each column of the lid band."""
+    x, rows = eyelids.lid_rows(eye)
+    colours = _sample(smooth, rows.reshape(-1, 2)).reshape(*rows.shape[:2], -1)
+    return x, np.median(colours, 1)
 
 
 def _ellipse_box(rig: Rig, scale: float) -> tuple[float, float, float, float]:
