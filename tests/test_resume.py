@@ -119,3 +119,25 @@ def test_windows_are_bounded_and_centred():
     assert seen[4] == (4, [1, 2, 3, 4, 5, 6])
     assert seen[7] == (7, [4, 5, 6, 7])
     assert max(len(w) for _, w in seen) == 6
+
+
+def test_progress_counts_frames_out_of_the_chain(tmp_path, monkeypatch):
+    """The progress line counts input frames whose output left the stages, not frames decoded: with
+    deflicker's ±24-frame context decoding runs far ahead, and the bar must not reach its end early."""
+    import bian
+    from bian.media import encode
+
+    src = pattern_video(tmp_path / "in.mp4", size="160x90", rate="25", seconds=2)
+    written = []
+    write = encode.SegmentWriter.write
+
+    def counting_write(self, frame):
+        written.append(frame.index)
+        return write(self, frame)
+
+    monkeypatch.setattr(encode.SegmentWriter, "write", counting_write)
+    calls = []
+    bian.restore(src, tmp_path / "out.mp4", deflicker=True,
+                 on_progress=lambda p: calls.append((p.done, len(written), p.total)))
+    assert calls and all(done == out + 1 for done, out, _ in calls)  # each frame counted as it is written
+    assert calls[-1][0] == calls[-1][2] == 50

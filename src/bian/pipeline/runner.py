@@ -166,14 +166,16 @@ def encode_range(plan: Plan, first: int, last: int | None, wanted: Callable[[int
     def source():
         for frame in reader.frames(start, stop, index):
             seen["last"] = frame.index
-            if progress is not None and frame.index >= first * seg_len:
-                progress.update()
             yield frame
 
     writer, current, encoded, finished = None, None, 0, set()
+    shown = first * seg_len  # progress counts input frames whose output is out of the chain, not decoded
     try:
         for frame in chain(plan.stages, prefetch(source())):
             k = frame.index // seg_len
+            if progress is not None and frame.index >= shown and (last is None or k <= last):
+                progress.update(frame.index + 1 - shown)  # (decoding runs ahead by the stages' context)
+                shown = frame.index + 1
             if k < first or (last is not None and k > last) or not wanted(k):
                 continue
             if k != current:
