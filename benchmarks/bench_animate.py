@@ -758,6 +758,9 @@ def bench_sheet() -> None:
 
 def main(argv: list[str]) -> None:
     global PORTRAITS, CRF, TMP
+    if "--help" in argv or "-h" in argv:
+        print(__doc__)
+        return
     instruments = ["old", "steady"]
     if "--photos" in argv:   # a subset by file name, e.g. --photos a.png,h.png (to split a run)
         k = argv.index("--photos")
