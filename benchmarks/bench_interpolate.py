@@ -1,8 +1,9 @@
 """Frame interpolation quality and speed on real old film: drop frames, interpolate them back.
 
 For each clip, every other frame is dropped (t = 1/2) and, separately, two of every three (t = 1/3,
-2/3). The dropped frames are made again by bian's frame-rate stage (offline flow engine, the options a
-user gives: ``--fps`` of the original rate; scene-cut guard and held-frame handling as by default), by
+2/3). The dropped frames are made again by bian's frame-rate stage (flow engine unless
+``--interpolator`` says rife; the options a user gives: ``--fps`` of the original rate; scene-cut guard
+and held-frame handling as by default), by
 FFmpeg ``minterpolate`` (mi_mode=mci, mc_mode=aobmc, me_mode=bidir, vsbmc=1) in the same run, by plain
 blending and by repeating the previous kept frame. PSNR and SSIM (luma) are averaged over the dropped
 frames every method produced; a second PSNR column leaves out the dropped frames whose interval holds a
@@ -24,7 +25,8 @@ rows, never instead (a clip with no copies found gets no extra rows: its unique 
 Each found copy is listed with its PSNR to the frame before, beside the PSNR of the window's other pairs.
 
     python benchmarks/bench_interpolate.py [--frames 61] [--clips sample_bw,remaster,frames_002]
-        [--threads 1] [--repeat 3] [--unique yes|no]
+        [--threads 1] [--repeat 3] [--unique yes|no] [--interpolator flow|rife] [--rife-model PATH]
+        [--precision auto|fp32|bf16]
 """
 from __future__ import annotations
 
