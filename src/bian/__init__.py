@@ -4,9 +4,9 @@ Python API: :func:`restore` (images, videos, folders), :func:`plan` and :func:`a
 short video); errors are :class:`BianError`.
 """
 from .errors import BianError
-from .memory import keep_frames_out_of_heap
+from .memory import tune_allocator
 
-keep_frames_out_of_heap()  # must precede heavy imports (torch) to take effect; see bian.memory
+tune_allocator()  # must precede heavy imports (torch) to take effect; see bian.memory
 
 __version__ = "0.1.0"
 
