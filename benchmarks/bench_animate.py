@@ -61,8 +61,8 @@ class Dlib:
 
     Two instruments (``steady``): the old one re-detects the face box in every frame and fits the predictor
     once, at the picture's pixels (dlib returns whole-pixel points); the steady one keeps the detector's box
-    of the clip's first frame (moved with the face's landmarks when the head travels, `track`) and fits the
-    predictor from 25 boxes around it (±5 % shifts, ±4 % sizes) on the crop resampled 2×, taking each
+    of the clip's first frame (for a travelling head, the detector's boxes averaged over ±4 frames:
+    `track`) and fits the predictor from 25 boxes around it (±5 % shifts, ±4 % sizes) on the crop resampled 2×, taking each
     coordinate's median — the multiple-initialisation scheme of robust cascaded pose regression
     (Burgos-Artizzu et al. 2013) for dlib's cascade of the same kind (Kazemi & Sullivan 2014). Same model,
     same pictures: it only removes the dependence on one box and on whole pixels."""
