@@ -13,7 +13,6 @@ _MAX_FLOW_SIDE = 960
 """Frames wider or taller than this are analysed at reduced size."""
 
 
-
 def flow(target: np.ndarray, source: np.ndarray) -> np.ndarray:
     """Dense flow that maps ``target`` pixels into ``source``: ``target(p) ≈ source(p + flow(p))``.
 

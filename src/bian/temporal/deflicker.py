@@ -181,21 +181,24 @@ def lasting_light(levels, hold: int, open_ends: tuple[bool, bool] = (False, Fals
     wide = np.concatenate([_beyond(fast[::-1], bounds[1], pad, open_ends[0], steady)[::-1], fast,
                            _beyond(fast, len(fast) - bounds[-2], pad, open_ends[1], steady)])
 
-    def sieve(x, first, then):
+    def sieve(x):
         # Shortest excursions first (an alternating sequential filter, Bangham's sieve): a short
         # excursion next to a step is removed before the step's sides are judged, whatever their order.
-        for size in range(2, hold + 1):
-            x = then(first(x, size), size)
-        return x
-    light = 0.5 * (sieve(wide, ndimage.grey_opening, ndimage.grey_closing)
-                   + sieve(wide, ndimage.grey_closing, ndimage.grey_opening))[pad:-pad]
+        # Both orders of opening and closing, averaged: brightening and darkening are treated alike.
+        out = []
+        for first, then in ((ndimage.grey_opening, ndimage.grey_closing),
+                            (ndimage.grey_closing, ndimage.grey_opening)):
+            y = x
+            for size in range(2, hold + 1):
+                y = then(first(y, size), size)
+            out.append(y)
+        return 0.5 * (out[0] + out[1])[pad:-pad]
+    light = sieve(wide)
     kept = [s for s in steps if abs(light[s] - light[s - 1]) > 0.5 * abs(level[s] - level[s - 1])]
     # A run's own shape is sieved too, within the run (its ends held): a fade or settling is monotone
     # and stays, a hump the ℓ1 trend followed for less than the hold goes.
     for a, b in zip(bounds[:-1], bounds[1:]):
-        ends = np.pad(shape[a:b], pad, mode="edge")
-        shape[a:b] = 0.5 * (sieve(ends, ndimage.grey_opening, ndimage.grey_closing)
-                            + sieve(ends, ndimage.grey_closing, ndimage.grey_opening))[pad:-pad]
+        shape[a:b] = sieve(np.pad(shape[a:b], pad, mode="edge"))
     return light + shape, kept
 
 
