@@ -104,10 +104,18 @@ def _candidates(entry: ModelEntry, explicit: Path | None):
             yield folder / entry.package_dir
 
 
+def _local(entry: ModelEntry, explicit: Path | None) -> list[Path] | None:
+    """The entry's files in the first candidate folder that holds them all, or None."""
+    for folder in _candidates(entry, explicit):
+        found = [folder / f.name for f in entry.files]
+        if all(p.is_file() for p in found):
+            return found
+    return None
+
+
 def is_installed(name: str) -> bool:
     """Whether all files of catalogue model ``name`` are found locally (no download, no hash check)."""
-    entry = get(name)
-    return any(all((folder / f.name).is_file() for f in entry.files) for folder in _candidates(entry, None))
+    return _local(get(name), None) is not None
 
 
 def find_files(name: str, path: str | os.PathLike | None = None, allow_download: bool | None = None,
@@ -123,13 +131,12 @@ def find_files(name: str, path: str | os.PathLike | None = None, allow_download:
         if len(entry.files) != 1:
             raise ModelError(f"model '{name}' needs {len(entry.files)} files; give their folder", explicit)
         return [explicit]
-    for folder in _candidates(entry, explicit):
-        found = [folder / f.name for f in entry.files]
-        if all(p.is_file() for p in found):
-            if check_hash:
-                for f, p in zip(entry.files, found):
-                    _check_hash(f, p)
-            return found
+    found = _local(entry, explicit)
+    if found is not None:
+        if check_hash:
+            for f, p in zip(entry.files, found):
+                _check_hash(f, p)
+        return found
     if allow_download is None:
         allow_download = os.environ.get("BIAN_ALLOW_DOWNLOAD", "") not in ("", "0")
     if allow_download and all(f.url for f in entry.files):
