@@ -212,7 +212,10 @@ def set_option(page, prefix: str, group: str, name: str, value) -> None:
     # A group's fields can still be mounting just after it opens, and mounting puts the default back over
     # a value set that fast (seen in 1 run of 3): set it until it stays.
     for _ in range(10):
-        box.set_checked(value) if flag else box.fill(str(value))
+        if flag:
+            box.set_checked(value)
+        else:
+            box.fill(str(value))
         page.wait_for_timeout(500)
         if (box.is_checked() if flag else box.input_value()) == (value if flag else str(value)):
             return
