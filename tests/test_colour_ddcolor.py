@@ -206,10 +206,24 @@ def test_missing_weights_say_what_is_needed_and_how_to_get_it(tmp_path, monkeypa
 
 
 def test_weights_are_found_in_the_model_folder(tmp_path, monkeypatch):
+    import dataclasses
+    import hashlib
+
+    from bian.models import catalogue
+
     (tmp_path / "ddcolor-paper-tiny").mkdir()
     target = tmp_path / "ddcolor-paper-tiny" / "ddcolor_paper_tiny.pth"
     target.write_bytes(b"x")
     monkeypatch.setenv("BIAN_MODEL_DIR", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # not the published file: reported as such (with the file), not skipped as if missing
+    for spec in ("auto", "ddcolor-paper-tiny"):
+        with pytest.raises(ModelError, match="sha256") as err:
+            auto.find_weights(spec)
+        assert str(target) in str(err.value)
+    entry = catalogue.get("ddcolor-paper-tiny")
+    published = dataclasses.replace(entry.files[0], sha256=hashlib.sha256(b"x").hexdigest())
+    monkeypatch.setitem(catalogue.ENTRIES, entry.name, dataclasses.replace(entry, files=(published,)))
     assert auto.find_weights("auto") == target
     assert auto.find_weights("ddcolor-paper-tiny") == target
 

@@ -37,11 +37,15 @@ def find_weights(spec: str = "auto", allow_download: bool | None = None) -> Path
             return path
         raise ModelError("colour model file not found", path, f"give a DDColor .pth or one of: {', '.join(MODELS)}")
     names = MODELS if spec == "auto" else (spec,)
+    damaged = None
     for name in names:
         try:
             return catalogue.find_files(name, allow_download=False)[0]
-        except ModelError:
-            continue
+        except ModelError as exc:
+            if damaged is None and catalogue.is_installed(name):  # there, but not the published file
+                damaged = exc
+    if damaged is not None:
+        raise damaged
     first = catalogue.get(names[0])
     if allow_download is None:
         allow_download = os.environ.get("BIAN_ALLOW_DOWNLOAD", "") not in ("", "0")

@@ -212,7 +212,7 @@ for _name, _file, _sha, _size, _task in (
 register(ModelEntry(
     name="gfpgan-v1.4", task="face-restore", arch="gfpgan-v1-clean", format="pth",
     files=(ModelFile("GFPGANv1.4.pth", "https://github.com/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.4.pth",
-                     "e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad"),),
+                     "e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad", 348632874),),
     licence="Apache-2.0 (StyleGAN2 parts under their own licences, see the repository)",
     source="TencentARC/GFPGAN release v1.3.0", verified_here=False))
 
@@ -265,19 +265,23 @@ for _name, _tag, _sha, _size, _arch in (
 
 # ---------------------------------------------------------------- colourisation (issue 3: DDColor)
 # Official DDColor checkpoints (piddnad/DDColor model zoo on Hugging Face; state dict under "params").
-# No sha256 is published for them and none could be found in any downstream manifest, so these
-# entries carry none (the files are not hash-checked). The sizes of the modelscope and paper_tiny
-# files are as one downstream catalogue lists them and agree with bian's DDColor tensors plus pickle
-# overhead; the loader was checked only on checkpoints built with the official key names and shapes.
+# sha256 and sizes are those of the Git LFS pointers on the model page (commits 1969bc5, 8c3ddc6; the
+# paper file's page shows only "912 MB"; the modelscope size, as a downstream catalogue lists it, equals
+# the artistic file's: the same network). No PyPI package carries these files (checked 2026-11-22);
+# the loader was checked only on checkpoints built with the official key names and shapes.
 _DDCOLOR = "https://huggingface.co/piddnad/DDColor-models/resolve/main/"
-for _name, _file, _size in (
-        ("ddcolor-modelscope", "ddcolor_modelscope.pth", 911950059),
-        ("ddcolor-artistic", "ddcolor_artistic.pth", None),
-        ("ddcolor-paper", "ddcolor_paper.pth", None),
-        ("ddcolor-paper-tiny", "ddcolor_paper_tiny.pth", 220393145)):
+for _name, _file, _sha, _size in (
+        ("ddcolor-modelscope", "ddcolor_modelscope.pth",
+         "17c460d7e55b32a598370621d77173be59e03c24b0823f06821db23a50c263ce", 911950059),
+        ("ddcolor-artistic", "ddcolor_artistic.pth",
+         "a591ee5beedad36de703d8977e92d0c30c1eedc6453fd1b300f3b460842a23a9", 911950059),
+        ("ddcolor-paper", "ddcolor_paper.pth",
+         "789781789db1bafc2165e1cf9658580f871cce64a81901ec49127877813f10b9", None),
+        ("ddcolor-paper-tiny", "ddcolor_paper_tiny.pth",
+         "81dd643904f4664c3718513e3320ae3db0c567f0d3e18398606659adee7bfc17", 220393145)):
     register(ModelEntry(
         name=_name, task="colourise", arch="ddcolor", format="pth",
-        files=(ModelFile(_file, _DDCOLOR + _file, None, _size),),
+        files=(ModelFile(_file, _DDCOLOR + _file, _sha, _size),),
         licence="Apache-2.0", source="piddnad/DDColor model zoo (huggingface.co/piddnad/DDColor-models)",
         verified_here=False))
 
