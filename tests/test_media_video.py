@@ -151,7 +151,9 @@ def test_rotated_source_comes_out_upright(tmp_path):
     reference.close()
     assert first.shape == ref.shape
     error = np.abs(first - ref).mean()
-    assert error < 6 and error < 0.2 * np.abs(first[::-1, ::-1] - ref).mean()  # upright, not turned over
+    # ffmpeg's PNG rounds down (swscale defaults) where bian rounds and interpolates chroma: about 1 level
+    # apart on real pictures, 7 on this pattern's sharp colour edges; turned over it is 180
+    assert error < 9 and error < 0.2 * np.abs(first[::-1, ::-1] - ref).mean()  # upright, not turned over
     check_same_timing(rotated, out, 25)
 
 

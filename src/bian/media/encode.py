@@ -20,6 +20,7 @@ from av.video.frame import PictureType
 from ..errors import OptionError, OutputError
 from ..frame import Frame, quantise
 from .mux import KEEP_TIMESTAMPS
+from .video import conversion
 
 CODECS = {"h264": "libx264", "h265": "libx265", "ffv1": "ffv1", "prores": "prores_ks"}
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
@@ -131,7 +132,7 @@ class SegmentWriter:
             image = quantise(frame.image, np.uint16 if s.high_bit else np.uint8)
             av_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self._in_format)
             av_frame = av_frame.reformat(format=s.pix_fmt, dst_colorspace=s.colorspace or None,
-                                         dst_color_range=s.color_range or None)
+                                         dst_color_range=s.color_range or None, interpolation=conversion(self._in_format))
         av_frame.pts = round(frame.time / s.time_base)
         av_frame.time_base = s.time_base
         self.container.mux(self.stream.encode(av_frame))
