@@ -1,5 +1,7 @@
 """Inputs as restorers have them (session-6 robustness sweep): each test is the regression test of a bug
 found by restoring real-world kinds of files through the CLI. Inputs are generated small in tmp_path."""
+from fractions import Fraction
+
 import av
 import numpy as np
 
@@ -59,3 +61,25 @@ def test_decoded_colour_is_not_darkened(tmp_path):
     assert 0 < ref.min() and ref.max() < 255
     for frame in VideoReader(probe_video(src)).frames():
         assert np.abs(frame.rgb().mean(axis=(0, 1)) * 255 - ref.mean(axis=(0, 1))).max() < 0.2
+
+
+def sample_aspect(path):
+    with av.open(str(path)) as c:
+        return c.streams.video[0].sample_aspect_ratio
+
+
+def test_anamorphic_pixels_keep_their_shape(tmp_path):
+    """A 16:9 PAL/DV source (720×576 with 64:45 pixels) came out with square pixels, shown squashed to 5:4."""
+    src = tmp_path / "pal.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=128x96:rate=25:duration=0.4", "-vf", "setsar=64/45",
+           "-c:v", "libx264", str(src))
+    assert sample_aspect(src) == Fraction(64, 45)
+    out = tmp_path / "out.mp4"
+    bian.restore(src, out, scale=0.5)
+    assert sample_aspect(out) == Fraction(64, 45)  # same grid shape: same pixel shape
+    squeezed = tmp_path / "out.mov"  # a grid of another shape: pixels stretch to keep the picture 16:9
+    bian.restore(src, squeezed, codec="prores", width=64, height=96)
+    assert sample_aspect(squeezed) == Fraction(64, 45) * Fraction(128, 64)
+    square = tmp_path / "square.mkv"
+    bian.restore(src, square, width=182, height=96)  # 128 × 64/45 = 182.0: square pixels need no field
+    assert sample_aspect(square) in (None, Fraction(1))

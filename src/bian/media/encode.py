@@ -48,14 +48,19 @@ class EncoderSettings:
     threads: int = 0
     """h264 encoder threads; 0 lets x264 choose from this machine's cores. Its output depends on the
     count, so a job spread over machines fixes it (:func:`fixed_threads`)."""
+    sample_aspect: Fraction | None = None
+    """Pixel shape written to the stream (anamorphic sources); None for square pixels."""
 
     @property
     def high_bit(self) -> bool:
         return "10" in self.pix_fmt or "16" in self.pix_fmt
 
     def describe(self) -> dict:
-        return {"codec": self.codec, "pix_fmt": self.pix_fmt, "crf": self.crf, "preset": self.preset,
-                "size": [self.width, self.height]}
+        described = {"codec": self.codec, "pix_fmt": self.pix_fmt, "crf": self.crf, "preset": self.preset,
+                     "size": [self.width, self.height]}
+        if self.sample_aspect is not None:
+            described["sample_aspect"] = str(self.sample_aspect)
+        return described
 
 
 def container_for(path: Path) -> str:
@@ -66,8 +71,8 @@ def container_for(path: Path) -> str:
 
 
 def choose_settings(codec: str, crf: int | None, preset: str | None, output: Path, width: int, height: int,
-                    bits: int, time_base: Fraction, rate: Fraction | None, colour: tuple[int, int, int, int]
-                    ) -> tuple[EncoderSettings, list[str]]:
+                    bits: int, time_base: Fraction, rate: Fraction | None, colour: tuple[int, int, int, int],
+                    sample_aspect: Fraction | None = None) -> tuple[EncoderSettings, list[str]]:
     """Encoder settings for the output, and notes for the user about choices made for them."""
     container = container_for(output)
     if codec not in CODECS:
@@ -99,7 +104,7 @@ def choose_settings(codec: str, crf: int | None, preset: str | None, output: Pat
                                preset=(preset or "medium") if codec in DEFAULT_CRF else None,
                                width=width, height=height, time_base=time_base, rate=rate,
                                colorspace=colour[0], color_range=colour[1], color_primaries=colour[2],
-                               color_trc=colour[3])
+                               color_trc=colour[3], sample_aspect=sample_aspect)
     return settings, notes
 
 
@@ -206,6 +211,8 @@ def _add_video_stream(container, s: EncoderSettings):
         ctx.thread_type = "FRAME"  # as the ffmpeg CLI does; PyAV's default is slice threading
     if s.codec == "h264" and s.threads:
         ctx.thread_count = s.threads
+    if s.sample_aspect is not None:  # in the bitstream (h264, h265) and in the container (ProRes has no field)
+        ctx.sample_aspect_ratio = stream.sample_aspect_ratio = s.sample_aspect
     if s.codec == "h265" and s.container in ("mp4", "mov"):
         ctx.codec_tag = "hvc1"  # what Apple players expect
     for name in ("colorspace", "color_range", "color_primaries", "color_trc"):

@@ -64,6 +64,8 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
         for stream in source.streams:
             if stream.index == info.stream_index:
                 out_stream = out.add_stream_from_template(template)
+                if template.sample_aspect_ratio:  # the container's own field is not part of the template
+                    out_stream.sample_aspect_ratio = template.sample_aspect_ratio
                 _copy_stream_metadata(stream, out_stream)
                 plan[stream.index] = out_stream
                 continue

@@ -56,6 +56,9 @@ class VideoInfo:
     stream_index: int
     streams: list[dict] = field(default_factory=list)
     """Every stream of the file: index, type, codec."""
+    sample_aspect: Fraction | None = None
+    """Shape of a pixel (width / height) as a player shows it, upright; None for square or unstated.
+    Anamorphic sources (DV, DVD, 16:9 PAL) have non-square pixels."""
 
     @property
     def odd_size(self) -> bool:
@@ -97,12 +100,16 @@ def probe_video(path: Path) -> VideoInfo:
         streams = [{"index": s.index, "type": s.type, "codec": s.codec_context.name if s.codec_context else None}
                    for s in container.streams]
         fmt = first.format
+        sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+        sar = Fraction(sar) if sar and sar > 0 and sar != 1 else None
+        if sar is not None and rotation in (90, 270):
+            sar = 1 / sar
         return VideoInfo(path=path, format=container.format.name, width=width, height=height, rotation=rotation,
                          time_base=Fraction(stream.time_base), rate=Fraction(rate) if rate else None,
                          frames=frames, duration=duration, bits=max(c.bits for c in fmt.components),
                          pix_fmt=fmt.name, colorspace=int(first.colorspace), color_range=int(first.color_range),
                          color_primaries=int(first.color_primaries), color_trc=int(first.color_trc),
-                         stream_index=stream.index, streams=streams)
+                         stream_index=stream.index, streams=streams, sample_aspect=sar)
 
 
 def _first_frame(container, stream, path):

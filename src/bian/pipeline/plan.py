@@ -160,9 +160,13 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     for stage in stages:
         width, height = stage.output_size(width, height)
         time_base, rate = stage.output_timing(time_base, rate)
+    # a resize keeps the picture's display shape: pixels stretch as the grid does (within 1/500 of square: square)
+    sar = info.sample_aspect
+    if sar is not None:
+        sar = (sar * Fraction(info.width * height, width * info.height)).limit_denominator(10000)
     encoder, notes = choose_settings(opts["codec"], opts["crf"], opts["preset"], output, width, height, info.bits,
                                      time_base, rate, (info.colorspace, info.color_range, info.color_primaries,
-                                                       info.color_trc))
+                                                       info.color_trc), sar if sar and abs(sar - 1) > 0.002 else None)
     seg = max(1, int(round(float(info.rate or 25) * opts["segment_seconds"])))
     return Plan(input_path, output, "video", stages, source, info, encoder, seg, notes)
 
