@@ -27,23 +27,36 @@ from .plan import Plan
 
 
 def apply_stage(stage: Stage, frames: Iterable[Frame]) -> Iterator[Frame]:
-    """Feed ``stage`` one window per input frame; windows are shorter at the ends of the stream."""
-    window: deque[Frame] = deque()
+    """Feed ``stage`` one window per input frame; windows are shorter at the ends of the stream.
+
+    Each frame's summary (:meth:`~bian.stages.base.Stage.summarise`) is made once, as it enters; a frame
+    more than ``stage.pixels_before`` behind the current one is dropped from the window's pictures (None)
+    and stands by its summary until it leaves, so the runner holds ``pixels_before`` + 1 + ``after``
+    pictures for the stage, not ``before`` + 1 + ``after``."""
+    keep = stage.before if stage.pixels_before is None else min(stage.pixels_before, stage.before)
+    window: deque[Frame | None] = deque()
+    summaries: deque = deque()
     center = 0
-    for frame in frames:
-        window.append(frame)
-        if len(window) - 1 - center >= stage.after:
-            yield from stage.process(Window(list(window), center))
-            center += 1
-            if center > stage.before:
-                window.popleft()
-                center -= 1
-    while center < len(window):
-        yield from stage.process(Window(list(window), center))
+
+    def step() -> Iterator[Frame]:
+        nonlocal center
+        yield from stage.process(Window(list(window), center, list(summaries)))
         center += 1
+        if center - 1 - keep >= 0:
+            window[center - 1 - keep] = None  # out of the pixels the stage reads: let the picture go
         if center > stage.before:
             window.popleft()
+            summaries.popleft()
             center -= 1
+
+    for frame in frames:
+        window.append(frame)
+        summaries.append(stage.summarise(frame))
+        del frame  # the window alone keeps it
+        if len(window) - 1 - center >= stage.after:
+            yield from step()
+    while center < len(window):
+        yield from step()
 
 
 def chain(stages: list[Stage], frames: Iterable[Frame]) -> Iterator[Frame]:

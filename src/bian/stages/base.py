@@ -9,6 +9,15 @@ Determinism rule that makes resume and scale-out exact: the output for frame *i*
 on the frames in its window. No state may carry over from earlier windows. At the ends of the
 stream (or of a resumed segment's context) the window is shorter; ``Window.center`` says where
 the current frame is.
+
+Memory: the runner holds every frame of a window until the window has moved past it, so a stage with
+a wide window would keep hundreds of megabytes of pictures (a float32 1080p frame is 25 MB). A stage
+whose older neighbours contribute only small per-frame measurements (a thumbnail, cell statistics, a
+luma for tracking) says so: :meth:`Stage.summarise` makes them, once per frame as it enters the window,
+and ``pixels_before`` says how many past frames the stage still reads the pixels of. The runner hands
+older frames as their summary alone (``None`` in ``Window.frames``) and lets their pictures go. Future
+frames always come whole: they are still to be processed. A summary must be a pure function of its
+frame, so this changes no output and keeps the determinism rule.
 """
 from __future__ import annotations
 
@@ -20,10 +29,14 @@ from ..frame import Frame
 
 @dataclass
 class Window:
-    frames: list[Frame]
-    """Consecutive frames, at most ``before`` + 1 + ``after`` of them."""
+    frames: list[Frame | None]
+    """Consecutive frames, at most ``before`` + 1 + ``after`` of them; None for a past frame beyond the
+    stage's ``pixels_before`` (its summary stands for it)."""
     center: int
     """Position of the current frame in ``frames``."""
+    summaries: list | None = None
+    """The stage's :meth:`Stage.summarise` of each frame, as the runner made them; None where the caller
+    (a test calling ``process`` directly) made none: :meth:`Stage.summaries` then makes them."""
 
     @property
     def current(self) -> Frame:
@@ -51,6 +64,20 @@ class Stage:
     speed: Fraction = Fraction(1)
     """How fast the stage plays the source (output duration = input duration / speed); audio, subtitles
     and chapters are retimed to follow."""
+    pixels_before: int | None = None
+    """How many of the ``before`` past frames the stage reads the pixels of (None: all of them); older
+    ones come as their summary only."""
+
+    def summarise(self, frame: Frame) -> object:
+        """What the stage needs of ``frame`` when it is a neighbour beyond ``pixels_before``: small
+        measurements, a pure function of the frame (the runner computes it once per frame)."""
+        return None
+
+    def summaries(self, window: Window) -> list:
+        """The summary of every frame in ``window``."""
+        if window.summaries is None:
+            window.summaries = [self.summarise(f) for f in window.frames]
+        return window.summaries
 
     def describe(self) -> dict:
         """The stage's parameters, for the plan printout and the run summary."""

@@ -12,7 +12,7 @@ from ..analysis.cuts import is_cut
 from ..errors import OptionError
 from ..pipeline.options import Option, boolean, int_range, positive_float
 from ..temporal import deflicker as flick
-from ..temporal.framecache import PerFrame, PerPair
+from ..temporal.framecache import PerPair
 from ..temporal.shots import shot_span, thumbnail
 from .base import Stage, Window
 
@@ -41,6 +41,8 @@ def build(opts: dict, source) -> list:
 
 class Deflicker(Stage):
     name = "deflicker"
+    pixels_before = 0
+    """Neighbours count by their thumbnail and cell statistics (:meth:`summarise`) alone."""
 
     def __init__(self, radius: int = 20, local: bool = True, strength: float = 1.0, hold: float = flick.HOLD,
                  rate: float = 25):
@@ -57,17 +59,22 @@ class Deflicker(Stage):
         self.radius, self.local, self.strength, self.hold = int(radius), bool(local), float(strength), float(hold)
         # A short excursion around the current frame is seen whole with hold − 1 frames each side.
         self.before = self.after = max(self.radius, min(MAX_CONTEXT, math.ceil(self.hold * float(rate)) - 1))
-        self._thumb, self._cut = PerFrame(thumbnail), PerPair(is_cut)
-        self._cells = PerFrame(_cells)
+        self._cut = PerPair(is_cut)
 
     def describe(self) -> dict:
         return {"radius": self.radius, "local": self.local, "strength": self.strength, "hold": self.hold}
 
+    def summarise(self, frame) -> tuple:
+        """(thumbnail, cell statistics) of ``frame``."""
+        thumb = thumbnail(frame.image)
+        return thumb, flick.measure(thumb)
+
     def process(self, window: Window) -> list:
         if len(window.frames) == 1:
             return [window.current.replace(image=window.current.rgb())]
-        start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center, self._cut)
-        cells = [self._cells(f.image) for f in window.frames[start:stop]]
+        summaries = self.summaries(window)
+        start, stop = shot_span([s[0] for s in summaries], window.center, self._cut)
+        cells = [s[1] for s in summaries[start:stop]]
         center = window.center - start
         levels = flick.relative_levels(cells, center)
         # The view is open where the shot goes on past the window (no cut, the window full). The ends of
@@ -86,7 +93,3 @@ def _frames_in(seconds: float, frame) -> int:
     """How many frames of ``frame``'s duration make ``seconds`` (frames of unknown duration: 25 fps)."""
     duration = float(frame.duration) if frame.duration else 1 / 25
     return max(1, round(seconds / duration))
-
-
-def _cells(image):
-    return flick.measure(thumbnail(image))

@@ -11,7 +11,7 @@ from ..frame import to_float
 from ..pipeline.options import Option, boolean, int_range, unit_float
 from ..temporal.denoise import denoise_planes, pooled, split
 from ..temporal.grain import add_grain, measure_grain
-from ..temporal.framecache import PerFrame, PerPair
+from ..temporal.framecache import PerPair
 from ..temporal.shots import shot_span, thumbnail
 from .base import Stage, Window
 
@@ -50,6 +50,8 @@ def build(opts: dict, source) -> list:
 
 class Denoise(Stage):
     name = "denoise"
+    pixels_before = 0
+    """Neighbours count by their thumbnail and split planes (:meth:`summarise`) alone."""
 
     def __init__(self, strength: float = 1.0, radius: int = 2, keep_grain: bool = False,
                  grain_amount: float = 0.5):
@@ -61,24 +63,24 @@ class Denoise(Stage):
         self.strength, self.radius = float(strength), int(radius)
         self.keep_grain, self.grain_amount = keep_grain, float(grain_amount)
         self.before = self.after = self.radius
-        self._thumb, self._cut = PerFrame(thumbnail), PerPair(is_cut)
-        self._planes = PerFrame(_split)
+        self._cut = PerPair(is_cut)
 
     def describe(self) -> dict:
         return {"strength": self.strength, "radius": self.radius, "keep_grain": self.keep_grain,
                 "grain_amount": self.grain_amount if self.keep_grain else None,
                 "method": "motion-compensated non-local means on variance-stabilised luma"}
 
+    def summarise(self, frame) -> tuple:
+        """(thumbnail, :func:`~bian.temporal.denoise.split` planes) of ``frame``."""
+        return thumbnail(frame.image), split(to_float(frame.image))
+
     def process(self, window: Window) -> list:
-        start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center, self._cut)
-        planes = [self._planes(f.image) for f in window.frames[start:stop]]
+        summaries = self.summaries(window)
+        start, stop = shot_span([s[0] for s in summaries], window.center, self._cut)
+        planes = [s[1] for s in summaries[start:stop]]
         noise = pooled([p.noise for p in planes])
         clean = denoise_planes(planes, window.center - start, self.strength, noise)
         if self.keep_grain and self.grain_amount > 0:
             stats = measure_grain(window.current.rgb(), clean, noise)
             clean = add_grain(clean, stats, seed=window.current.index, amount=self.grain_amount)
         return [window.current.replace(image=clean)]
-
-
-def _split(image):
-    return split(to_float(image))

@@ -15,7 +15,7 @@ from ..analysis.cuts import is_cut
 from ..errors import InputError, OptionError
 from ..pipeline.options import Option, boolean, choice, text, unit_float
 from ..repair import cracks, film, inpaint
-from ..temporal.framecache import PerFrame, PerPair
+from ..temporal.framecache import PerPair
 from ..temporal.shots import shot_span, thumbnail
 from .base import FrameStage, Stage, Window
 
@@ -88,14 +88,18 @@ class Dust(Stage):
         if detector == "unet":
             from ..repair import dust_net  # torch only when the U-Net is asked for (CLI start-up)
             self._net = dust_net.load(model)
-        self._thumb, self._cut = PerFrame(thumbnail), PerPair(is_cut)
+        self._cut = PerPair(is_cut)
 
     def describe(self) -> dict:
         return {"strength": self.strength, "detector": self.detector, "line_scratches": self.line_scratches,
                 "fill": "motion-compensated neighbours, spatial where motion fails"}
 
+    def summarise(self, frame):
+        """The thumbnail of ``frame`` (for the cut test; the repair reads the neighbours' pixels)."""
+        return thumbnail(frame.image)
+
     def process(self, window: Window) -> list:
-        start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center, self._cut)
+        start, stop = shot_span(self.summaries(window), window.center, self._cut)
         current = window.current.rgb()
         neighbours = [f.rgb() for i, f in enumerate(window.frames) if start <= i < stop and i != window.center]
         detected = None

@@ -9,7 +9,7 @@ from ..analysis.cuts import is_cut
 from ..errors import OptionError
 from ..pipeline.options import Option, boolean, choice, int_range, unit_float
 from ..temporal import stabilise as stab
-from ..temporal.framecache import PerFrame, PerPair
+from ..temporal.framecache import PerPair
 from ..temporal.shots import shot_span, thumbnail
 from .base import Stage, Window
 
@@ -36,6 +36,8 @@ def build(opts: dict, source) -> list:
 
 class Stabilise(Stage):
     name = "stabilise"
+    pixels_before = 0
+    """Neighbours count by their thumbnail and tracking luma (:meth:`summarise`) alone."""
 
     def __init__(self, radius: int = 20, strength: float = 1.0, border: str = "fill"):
         if not 2 <= radius <= 30:
@@ -46,19 +48,24 @@ class Stabilise(Stage):
             raise OptionError(f"stabilise border must be one of {', '.join(stab.BORDERS)}, got {border!r}")
         self.radius, self.strength, self.border = int(radius), float(strength), border
         self.before = self.after = self.radius
-        self._thumb, self._cut, self._luma = PerFrame(thumbnail), PerPair(is_cut), PerFrame(stab.analysis_luma)
+        self._cut = PerPair(is_cut)
 
     def describe(self) -> dict:
         return {"radius": self.radius, "strength": self.strength, "border": self.border,
                 "method": "corner tracking to the current frame, similarity RANSAC, straight-line path fit"}
 
+    def summarise(self, frame) -> tuple:
+        """(thumbnail, (analysis luma, its scale)) of ``frame``."""
+        return thumbnail(frame.image), stab.analysis_luma(frame.image)
+
     def process(self, window: Window) -> list:
         current = window.current
         if len(window.frames) == 1:
             return [current.replace(image=current.rgb())]
-        start, stop = shot_span([self._thumb(f.image) for f in window.frames], window.center, self._cut)
+        summaries = self.summaries(window)
+        start, stop = shot_span([s[0] for s in summaries], window.center, self._cut)
         center = window.center - start
-        analysed = [self._luma(f.image) for f in window.frames[start:stop]]
+        analysed = [s[1] for s in summaries[start:stop]]
         lumas, scale = [a[0] for a in analysed], analysed[center][1]
         others = [y for j, y in enumerate(lumas) if j != center]
         found = iter(stab.track(lumas[center], others))

@@ -2,9 +2,11 @@
 
 A temporal stage with a window of ±N frames sees every frame 2N + 1 times. Measurements that depend
 on one frame alone (a thumbnail, an analysis-size luma), or on two (is there a scene cut between
-them), are computed once and reused; because they are pure functions of those frames' pixels, the output is exactly what recomputing would give, so the
-window rule of :mod:`bian.stages.base` still holds. Entries are keyed by the pixel array itself and
-vanish with it.
+them), are computed once and reused; because they are pure functions of those frames' pixels, the
+output is exactly what recomputing would give, so the window rule of :mod:`bian.stages.base` still
+holds. Entries are keyed by the pixel array itself and vanish with it. (A stage's own per-frame
+measurements are better made by :meth:`bian.stages.base.Stage.summarise`, which lets the runner drop
+the pictures of older neighbours.)
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ import numpy as np
 
 
 class PerFrame:
-    """``cache(image)`` → ``function(image)``, computed once per live image array."""
+    """``cache(image)`` → ``function(image)``, computed once per live image array; the value is dropped
+    as soon as the array is (a value may be as large as a frame: the store must not outlive the window)."""
 
     def __init__(self, function: Callable[[np.ndarray], object]):
         self.function = function
@@ -26,9 +29,9 @@ class PerFrame:
         if hit is not None and hit[0]() is image:
             return hit[1]
         value = self.function(image)
-        if len(self._store) >= 128:  # drop entries whose frames are gone
-            self._store = {k: v for k, v in self._store.items() if v[0]() is not None}
-        self._store[id(image)] = (weakref.ref(image), value)
+        key, store = id(image), self._store
+        # The callback runs when the array is freed, before its id can be reused.
+        store[key] = (weakref.ref(image, lambda _, key=key, store=store: store.pop(key, None)), value)
         return value
 
     def __getstate__(self):
