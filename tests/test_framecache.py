@@ -29,3 +29,14 @@ def test_per_pair_computes_once_per_ordered_pair_and_forgets_dead_arrays():
     gc.collect()
     cache(a, np.full(2, 1.0))  # a full store drops the pairs whose arrays are gone
     assert len(cache._store) <= 4
+
+
+def test_per_frame_value_goes_with_its_array():
+    cache = PerFrame(lambda a: a * 2)  # a value as large as its frame
+    frames = [np.full((8, 8), i, float) for i in range(5)]
+    for f in frames:
+        cache(f)
+    assert len(cache._store) == 5
+    del f, frames[:3]
+    assert len(cache._store) == 2  # dropped at once, not when the store fills up
+    assert [float(v[1][0, 0]) for v in cache._store.values()] == [6.0, 8.0]
