@@ -1,5 +1,7 @@
 """Inputs as restorers have them (session-6 robustness sweep): each test is the regression test of a bug
 found by restoring real-world kinds of files through the CLI. Inputs are generated small in tmp_path."""
+import subprocess
+import sys
 from fractions import Fraction
 
 import av
@@ -83,3 +85,20 @@ def test_anamorphic_pixels_keep_their_shape(tmp_path):
     square = tmp_path / "square.mkv"
     bian.restore(src, square, width=182, height=96)  # 128 × 64/45 = 182.0: square pixels need no field
     assert sample_aspect(square) in (None, Fraction(1))
+
+
+def test_short_clip_cut_in_half_is_refused(tmp_path):
+    """A 2 s MP4 with its index at the front (faststart: phones, web downloads) cut in half was restored
+    to 1 s without a word: the duration rule allows 1 s of slack, and half of a short clip is less."""
+    full = tmp_path / "full.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25:duration=2", "-c:v", "libx264", "-movflags", "+faststart",
+           str(full))
+    src = tmp_path / "cut.mp4"
+    src.write_bytes(full.read_bytes()[: full.stat().st_size * 6 // 10])
+    before = src.read_bytes()
+    result = subprocess.run([sys.executable, "-m", "bian.cli", str(src), "-o", str(tmp_path / "out.mp4")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "truncated" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4", "full.mp4"]

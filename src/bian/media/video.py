@@ -56,6 +56,8 @@ class VideoInfo:
     stream_index: int
     streams: list[dict] = field(default_factory=list)
     """Every stream of the file: index, type, codec."""
+    frames_stated: bool = False
+    """True when ``frames`` is the container's own count (MP4, MOV, AVI), not an estimate."""
     sample_aspect: Fraction | None = None
     """Shape of a pixel (width / height) as a player shows it, upright; None for square or unstated.
     Anamorphic sources (DV, DVD, 16:9 PAL) have non-square pixels."""
@@ -109,7 +111,8 @@ def probe_video(path: Path) -> VideoInfo:
                          frames=frames, duration=duration, bits=max(c.bits for c in fmt.components),
                          pix_fmt=fmt.name, colorspace=int(first.colorspace), color_range=int(first.color_range),
                          color_primaries=int(first.color_primaries), color_trc=int(first.color_trc),
-                         stream_index=stream.index, streams=streams, sample_aspect=sar)
+                         stream_index=stream.index, streams=streams, frames_stated=bool(stream.frames),
+                         sample_aspect=sar)
 
 
 def _first_frame(container, stream, path):
@@ -247,7 +250,7 @@ class VideoReader:
                                  "repair or re-export the file") from None
             if index == 0:
                 raise InputError("video stream has no frames", info.path, "the file may be truncated or empty")
-            _check_complete(info, last_time)
+            _check_complete(info, last_time, index)
             if pending is not None:
                 yield pending
 
@@ -280,8 +283,13 @@ class Decoded:
         return self.picture.to_ndarray(format=self.rgb_format, interpolation=conversion(self.rgb_format))
 
 
-def _check_complete(info: VideoInfo, last_time: Fraction | None) -> None:
-    """A stream that stops well before its declared duration was cut off (a partial download or copy)."""
+def _check_complete(info: VideoInfo, last_time: Fraction | None, count: int) -> None:
+    """A stream that stops well before its declared end was cut off (a partial download or copy). The
+    container's frame count is exact where it states one (a short clip cut in half lost less than the 1 s
+    that the duration rule must allow for containers whose duration includes a longer audio track)."""
+    if info.frames_stated and count < info.frames - max(2, info.frames // 50):
+        raise InputError(f"video stops after {count} of its {info.frames} frames: the file is truncated", info.path,
+                         "re-copy or re-download it")
     if info.duration and last_time is not None and info.rate:
         missing = info.duration - float(last_time) - 2 / float(info.rate)
         if missing > max(1.0, 0.05 * info.duration):
