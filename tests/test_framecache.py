@@ -40,3 +40,13 @@ def test_per_frame_value_goes_with_its_array():
     del f, frames[:3]
     assert len(cache._store) == 2  # dropped at once, not when the store fills up
     assert [float(v[1][0, 0]) for v in cache._store.values()] == [6.0, 8.0]
+
+
+def test_per_frame_does_not_keep_an_array_alive_through_its_own_value():
+    cache = PerFrame(lambda a: a.astype(np.float32, copy=False))  # float32 in: the array itself
+    for _ in range(300):
+        picture = np.zeros((4, 4, 3), np.float32)
+        assert cache(picture) is picture
+        assert cache(picture[..., :1]).base is picture
+    del picture
+    assert len(cache._store) == 0

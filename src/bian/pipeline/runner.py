@@ -1,7 +1,8 @@
 """The runner: streams frames from the decoder through the plan's stages into segment encoders.
 
-Memory is bounded by the stages' windows (``before`` + 1 + ``after`` frames each) and a short
-decode-ahead queue, whatever the length of the film. Output is written segment by segment; the
+Memory is bounded by the stages' windows and a short decode-ahead queue, whatever the length of the
+film: per stage, the pictures of ``pixels_before`` + 1 + ``after`` frames and the small summaries of the
+rest of its window (:mod:`bian.stages.base`). Output is written segment by segment; the
 manifest records finished segments, and a rerun of the same command starts at the first missing one,
 decoding ``before`` frames of context ahead of it so every output frame is bit-identical to an
 uninterrupted run.

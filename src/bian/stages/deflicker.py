@@ -17,7 +17,7 @@ from ..temporal.shots import shot_span, thumbnail
 from .base import Stage, Window
 
 MAX_CONTEXT = 60
-"""Most frames of context each side the hold rule may ask for (the runner keeps the window in memory)."""
+"""Most frames of context each side the hold rule may ask for (the runner keeps the frames ahead whole)."""
 
 OPTIONS = [
     Option("deflicker", boolean, False, "even out frame-to-frame brightness flicker (keeps scene cuts and "

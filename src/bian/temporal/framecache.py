@@ -29,6 +29,8 @@ class PerFrame:
         if hit is not None and hit[0]() is image:
             return hit[1]
         value = self.function(image)
+        if value is image or getattr(value, "base", None) is image:
+            return value  # nothing to save (to_float of float32 pixels), and stored it would keep the array alive
         key, store = id(image), self._store
         # The callback runs when the array is freed, before its id can be reused.
         store[key] = (weakref.ref(image, lambda _, key=key, store=store: store.pop(key, None)), value)
