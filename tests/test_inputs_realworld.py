@@ -5,7 +5,10 @@ import sys
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
+import tifffile
+from PIL import Image, ImageCms
 
 import bian
 from bian.media.video import VideoReader, probe_video
@@ -102,3 +105,63 @@ def test_short_clip_cut_in_half_is_refused(tmp_path):
     assert "truncated" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert src.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4", "full.mp4"]
+
+
+def srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def test_float_tiff_scan_is_not_black(tmp_path):
+    """A 32-bit float TIFF (scanner / HDR software output, 0…1) came out all black: Pillow's float → RGB
+    conversion clips 0…1 to 0 or 1 of 255."""
+    ramp = np.tile(np.linspace(0, 1, 64, dtype=np.float32), (16, 1))
+    src = tmp_path / "scan.tif"
+    tifffile.imwrite(src, ramp)
+    out = tmp_path / "out.tif"
+    summary = bian.restore(src, out)
+    written = tifffile.imread(out)
+    assert written.dtype == np.uint16 and written.shape == ramp.shape
+    assert np.abs(written.astype(np.float64) - ramp * 65535).max() <= 1
+    assert any("float" in note for note in summary["notes_output"])
+
+
+def test_sixteen_bit_keeps_colour_profile_and_resolution(tmp_path):
+    """A 48-bit archive scan with its colour profile (Adobe RGB, ProPhoto …) and 600 dpi lost both: OpenCV,
+    which wrote every 16-bit file, writes neither, so colour-managed viewers showed other colours."""
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 65536, (24, 32, 3), dtype=np.uint16)
+    icc = srgb_profile()
+    src = tmp_path / "scan.tif"
+    tifffile.imwrite(src, pixels, photometric="rgb", iccprofile=icc, resolution=(600, 600), resolutionunit="inch")
+    for suffix in (".tif", ".png"):
+        out = tmp_path / f"out{suffix}"
+        bian.restore(src, out)
+        with Image.open(out) as img:
+            assert img.info.get("icc_profile") == icc
+            assert np.allclose(img.info.get("dpi"), (600, 600), atol=0.1)
+        assert np.array_equal(cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., ::-1], pixels)
+
+
+def test_cmyk_profile_is_not_put_on_rgb_pixels(tmp_path):
+    """A CMYK JPEG's profile was written into the RGB output, so colour-managed viewers read RGB numbers
+    as ink amounts."""
+    cmyk_icc = srgb_profile()
+    cmyk_icc = cmyk_icc[:16] + b"CMYK" + cmyk_icc[20:]  # the header's colour-space field is what matters here
+    src = tmp_path / "print.jpg"
+    Image.new("CMYK", (32, 24), (0, 80, 160, 10)).save(src, icc_profile=cmyk_icc)
+    out = tmp_path / "out.jpg"
+    summary = bian.restore(src, out)
+    with Image.open(out) as img:
+        assert img.mode == "RGB" and "icc_profile" not in img.info
+    assert any("CMYK colour profile" in note for note in summary["notes_output"])
+
+
+def test_multi_page_tiff_says_only_the_first_page_is_restored(tmp_path):
+    src = tmp_path / "album.tif"
+    pages = [Image.new("RGB", (16, 12), colour) for colour in ((200, 10, 10), (10, 200, 10), (10, 10, 200))]
+    pages[0].save(src, save_all=True, append_images=pages[1:])
+    out = tmp_path / "out.tif"
+    summary = bian.restore(src, out)
+    assert any("3 pages" in note for note in summary["notes_output"])
+    with Image.open(out) as img:
+        assert getattr(img, "n_frames", 1) == 1 and img.getpixel((5, 5)) == (200, 10, 10)

@@ -1,18 +1,22 @@
 """Still images in and out: PNG, JPEG, TIFF, WebP, BMP; 8- and 16-bit; grey, alpha, palette, CMYK;
 EXIF orientation applied on reading (pixels come out upright, the tag is not written back).
 
-Pillow reads headers and 8-bit pixels; OpenCV reads and writes 16-bit pixels, which Pillow would
-truncate to 8 bits for colour images.
+Pillow reads headers and 8-bit pixels; OpenCV reads 16-bit pixels, which Pillow would truncate to
+8 bits for colour images, and writes 16-bit PNG; tifffile writes 16-bit TIFF. A colour profile (ICC)
+and the resolution are kept at either depth.
 """
 from __future__ import annotations
 
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
+import tifffile
 from PIL import Image, ImageOps
 
 from ..errors import InputError, OutputError
@@ -42,6 +46,8 @@ class ImageInfo:
     """Pillow's mode of the file (P, CMYK, I;16 ...)."""
     icc_profile: bytes | None = None
     dpi: tuple | None = None
+    pages: int = 1
+    """Pages (frames) in the file; bian restores the first (multi-page TIFF)."""
 
 
 def is_image(path: Path) -> bool:
@@ -80,7 +86,7 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Frame,
                          grey=img.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
                          or (img.mode in ("P", "PA") and _palette_is_grey(img)),
                          alpha=alpha is not None, mode=img.mode, icc_profile=img.info.get("icc_profile"),
-                         dpi=img.info.get("dpi"))
+                         dpi=img.info.get("dpi"), pages=getattr(img, "n_frames", 1))
     frame = Frame(image=pixels, time=Fraction(0), duration=Fraction(1), index=0, alpha=alpha)
     return frame, info
 
@@ -90,7 +96,7 @@ def _reason(exc: Exception) -> str:
 
 
 def _bit_depth(img: Image.Image, path: Path) -> int:
-    if img.mode.startswith("I;16") or img.mode == "I":
+    if img.mode.startswith("I;16") or img.mode in ("I", "F"):  # F: 32-bit float scans, kept as 16-bit
         return 16
     if img.format == "PNG":
         with open(path, "rb") as fh:
@@ -129,7 +135,9 @@ def _read_16bit(path: Path, img: Image.Image) -> tuple[np.ndarray, np.ndarray | 
     data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if data is None:
         raise ValueError("OpenCV could not decode the pixels")
-    if data.dtype != np.uint16:
+    if data.dtype.kind == "f":  # float scans hold 0 (black) … 1 (white)
+        data = quantise(data.astype(np.float32), np.uint16)
+    elif data.dtype != np.uint16:
         data = quantise(data, np.uint16) if data.dtype == np.uint8 else data.astype(np.uint16)
     alpha = None
     if data.ndim == 2:
@@ -155,6 +163,10 @@ def write_image(frame: Frame, info: ImageInfo, path: Path, grey: bool) -> list[s
         raise OutputError(f"unsupported image extension '{path.suffix}'", path, "use .png, .jpg, .tif, .webp or .bmp")
     notes = []
     bits = 16 if info.bits == 16 and fmt in _SIXTEEN_BIT else 8
+    if info.mode == "F" and bits == 16:
+        notes.append("the 32-bit float source was written as 16-bit integers (0…1 → 0…65535)")
+    if info.pages > 1:
+        notes.append(f"the source has {info.pages} pages: only the first was restored")
     if info.bits == 16 and bits == 8:
         notes.append(f"{fmt} holds 8 bits per channel: the 16-bit source was written as 8-bit")
     alpha = frame.alpha if fmt in _ALPHA else None
@@ -165,20 +177,49 @@ def write_image(frame: Frame, info: ImageInfo, path: Path, grey: bool) -> list[s
         pixels = pixels[..., :1]
     if alpha is not None:
         pixels = np.concatenate([pixels, quantise(alpha, pixels.dtype)[..., None]], axis=2)
+    icc = _icc_for(info.icc_profile, pixels.shape[2])
+    if info.icc_profile and icc is None:
+        notes.append(f"the source's {_icc_space(info.icc_profile)} colour profile does not describe the output's "
+                     "colours and was left out")
     try:
         with written(path) as partial:
             if bits == 16:
-                _write_16bit(pixels, partial)
+                _write_16bit(pixels, partial, fmt, icc, info.dpi)
             else:
-                _write_8bit(pixels, info, fmt, partial)
+                _write_8bit(pixels, info, fmt, partial, icc)
     except OSError as exc:
         raise OutputError(f"cannot write image ({_reason(exc)})", path,
                           "check the folder exists and is writable") from None
     return notes
 
 
-def _write_16bit(pixels: np.ndarray, path: Path) -> None:
+def _icc_space(icc: bytes) -> str:
+    return icc[16:20].decode("latin-1").strip() or "unknown"
+
+
+def _icc_for(icc: bytes | None, channels: int) -> bytes | None:
+    """``icc`` if its colour space is the output's (grey for 1–2 channels, RGB for 3–4), else None: a CMYK
+    source's profile on RGB pixels, or a grey one on a colourised picture, would make viewers misread them."""
+    if not icc or len(icc) < 20:
+        return None
+    return icc if _icc_space(icc) == ("GRAY" if channels <= 2 else "RGB") else None
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _write_16bit(pixels: np.ndarray, path: Path, fmt: str, icc: bytes | None, dpi: tuple | None) -> None:
+    """16-bit PNG through OpenCV with the colour profile and resolution chunks added (OpenCV writes
+    neither); 16-bit TIFF through tifffile (deflate), which writes both."""
     channels = pixels.shape[2]
+    if fmt == "TIFF":
+        tifffile.imwrite(path, pixels[..., 0] if channels == 1 else pixels,
+                         photometric="minisblack" if channels <= 2 else "rgb",
+                         extrasamples=("unassalpha",) if channels in (2, 4) else None, compression="zlib",
+                         predictor=True, iccprofile=icc, resolution=tuple(dpi) if dpi else None,
+                         resolutionunit="inch" if dpi else None)
+        return
     if channels == 1:
         data = pixels[..., 0]
     elif channels == 2:  # grey + alpha: OpenCV has no LA layout, store as BGRA
@@ -190,15 +231,23 @@ def _write_16bit(pixels: np.ndarray, path: Path) -> None:
     ok, encoded = cv2.imencode(path.suffix, np.ascontiguousarray(data))
     if not ok:
         raise OSError("OpenCV could not encode the picture")
-    encoded.tofile(path)
+    extra = b""
+    if icc:
+        extra += _png_chunk(b"iCCP", b"icc\0\0" + zlib.compress(icc))
+    if dpi:
+        per_metre = [round(d / 0.0254) for d in dpi]
+        extra += _png_chunk(b"pHYs", struct.pack(">IIB", *per_metre, 1))
+    encoded = encoded.tobytes()
+    end_of_header = 8 + 8 + 13 + 4  # signature, IHDR length/type, IHDR data, CRC
+    path.write_bytes(encoded[:end_of_header] + extra + encoded[end_of_header:])
 
 
-def _write_8bit(pixels: np.ndarray, info: ImageInfo, fmt: str, path: Path) -> None:
+def _write_8bit(pixels: np.ndarray, info: ImageInfo, fmt: str, path: Path, icc: bytes | None) -> None:
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[pixels.shape[2]]
     img = Image.fromarray(pixels[..., 0] if mode == "L" else pixels, mode)
     options = {}
-    if info.icc_profile and not mode.startswith("L"):
-        options["icc_profile"] = info.icc_profile
+    if icc:
+        options["icc_profile"] = icc
     if info.dpi:
         options["dpi"] = info.dpi
     if fmt == "JPEG":
