@@ -1,5 +1,7 @@
 """Inputs as restorers have them (session-6 robustness sweep): each test is the regression test of a bug
 found by restoring real-world kinds of files through the CLI. Inputs are generated small in tmp_path."""
+import os
+import shutil
 import subprocess
 import sys
 from fractions import Fraction
@@ -7,6 +9,7 @@ from fractions import Fraction
 import av
 import cv2
 import numpy as np
+import pytest
 import tifffile
 from PIL import Image, ImageCms
 
@@ -165,3 +168,27 @@ def test_multi_page_tiff_says_only_the_first_page_is_restored(tmp_path):
     assert any("3 pages" in note for note in summary["notes_output"])
     with Image.open(out) as img:
         assert getattr(img, "n_frames", 1) == 1 and img.getpixel((5, 5)) == (200, 10, 10)
+
+
+def test_unreadable_input_says_permissions(tmp_path):
+    """An input without read permission was reported as 'corrupt or not a video' / 'not a valid picture'."""
+    command = [sys.executable, "-m", "bian.cli"]
+    if os.geteuid() == 0:  # root reads anything unless it gives up the capability to
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: a file cannot be made unreadable")
+        drop = "-dac_override,-dac_read_search"
+        command = [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", *command]
+    for name in ("film.mkv", "photo.png"):
+        src = tmp_path / name
+        if name.endswith(".png"):
+            Image.new("RGB", (8, 8)).save(src)
+        else:
+            ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.2", "-c:v", "ffv1", str(src))
+        src.chmod(0)
+        result = subprocess.run([*command, str(src), "-o", str(tmp_path / f"out_{name}")], capture_output=True,
+                                text=True)
+        src.chmod(0o644)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.strip() == f"bian: error: input is not readable: {src} (check its permissions)"
+        assert not (tmp_path / f"out_{name}").exists()

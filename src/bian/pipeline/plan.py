@@ -183,6 +183,12 @@ def check_paths(input_path: Path, output: Path) -> None:
     """Refuse to overwrite the input and fail early on an output folder that cannot be written."""
     if not input_path.exists():
         raise InputError("input not found", input_path, "check the path")
+    if input_path.is_file():
+        try:  # a real open, as for the output folder below
+            with open(input_path, "rb"):
+                pass
+        except PermissionError:
+            raise InputError("input is not readable", input_path, "check its permissions") from None
     if os.path.realpath(input_path) == os.path.realpath(output):
         raise OutputError("output is the input", output, "bian never overwrites its input; choose another name")
     folder = output.parent if str(output.parent) else Path(".")
