@@ -192,3 +192,18 @@ def test_unreadable_input_says_permissions(tmp_path):
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert result.stderr.strip() == f"bian: error: input is not readable: {src} (check its permissions)"
         assert not (tmp_path / f"out_{name}").exists()
+
+
+def test_interlaced_capture_is_named(tmp_path):
+    """A DV/VHS/TV capture (two fields per frame) went through the stages as whole frames without a word.
+    (Deinterlacing inside bian is left to a product decision: an intra-frame deinterlacer lost more static
+    detail than it gained on moving parts; a motion-adaptive one needs neighbouring frames.)"""
+    src, plain = tmp_path / "capture.mp4", tmp_path / "plain.mp4"
+    motion = "testsrc2=size=160x96:rate=50:duration=0.2"
+    ffmpeg("-f", "lavfi", "-i", motion, "-vf", "tinterlace=mode=interleave_top,setfield=tff", "-c:v", "libx264",
+           "-flags", "+ildct+ilme", "-x264opts", "tff=1", str(src))
+    ffmpeg("-f", "lavfi", "-i", motion, "-c:v", "libx264", str(plain))
+    assert probe_video(src).interlaced and not probe_video(plain).interlaced
+    notes = bian.restore(src, tmp_path / "out.mp4")["notes"]
+    assert any("interlaced" in note for note in notes)
+    assert not any("interlaced" in note for note in bian.restore(plain, tmp_path / "out2.mp4")["notes"])

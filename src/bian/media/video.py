@@ -56,6 +56,8 @@ class VideoInfo:
     stream_index: int
     streams: list[dict] = field(default_factory=list)
     """Every stream of the file: index, type, codec."""
+    interlaced: bool = False
+    """The first frame is flagged interlaced (two fields woven into each frame: DV, VHS or TV captures)."""
     frames_stated: bool = False
     """True when ``frames`` is the container's own count (MP4, MOV, AVI), not an estimate."""
     sample_aspect: Fraction | None = None
@@ -111,7 +113,8 @@ def probe_video(path: Path) -> VideoInfo:
                          frames=frames, duration=duration, bits=max(c.bits for c in fmt.components),
                          pix_fmt=fmt.name, colorspace=int(first.colorspace), color_range=int(first.color_range),
                          color_primaries=int(first.color_primaries), color_trc=int(first.color_trc),
-                         stream_index=stream.index, streams=streams, frames_stated=bool(stream.frames),
+                         stream_index=stream.index, streams=streams, interlaced=bool(first.interlaced_frame),
+                         frames_stated=bool(stream.frames),
                          sample_aspect=sar)
 
 
