@@ -207,3 +207,38 @@ def test_interlaced_capture_is_named(tmp_path):
     notes = bian.restore(src, tmp_path / "out.mp4")["notes"]
     assert any("interlaced" in note for note in notes)
     assert not any("interlaced" in note for note in bian.restore(plain, tmp_path / "out2.mp4")["notes"])
+
+
+def colour_tags(path):
+    """Pixel format, matrix and range of the first picture, as a player sees them."""
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        return frame.format.name, int(frame.colorspace), int(frame.color_range)
+
+
+def test_rgb_master_into_yuv_names_its_matrix(tmp_path):
+    """An RGB archival master (FFV1 gbrp, from TIFF/DPX scans) became YUV without a matrix tag (and full range):
+    players guess BT.709 for HD sizes while it was made with BT.601, shifting every colour."""
+    src = tmp_path / "master.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25:duration=0.2", "-c:v", "ffv1", "-pix_fmt", "gbrp",
+           str(src))
+    out = tmp_path / "out.mp4"
+    bian.restore(src, out)
+    assert colour_tags(out) == ("yuv420p", 1, 1)  # BT.709, limited range, said in the stream
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        before = np.mean([f.to_ndarray(format="rgb24") for f in a.decode(video=0)], axis=(0, 1, 2))
+        after = np.mean([f.to_ndarray(format="rgb24") for f in b.decode(video=0)], axis=(0, 1, 2))
+    assert np.abs(after - before).max() < 1.0  # decoded by its tags, the colours are the master's
+
+
+def test_rgb_output_is_not_tagged_limited_range(tmp_path):
+    """Lossless FFV1 output (RGB) carried the YUV source's 'tv' range tag; players that honour it on RGB
+    stretch the contrast."""
+    src = tmp_path / "tv.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25:duration=0.2", "-c:v", "libx264", "-color_range", "tv",
+           "-colorspace", "bt709", str(src))
+    assert colour_tags(src)[2] == 1
+    out = tmp_path / "out.mkv"
+    bian.restore(src, out, codec="ffv1")
+    pix_fmt, _, value_range = colour_tags(out)
+    assert pix_fmt == "bgr0" and value_range == 2

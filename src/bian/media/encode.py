@@ -99,12 +99,17 @@ def choose_settings(codec: str, crf: int | None, preset: str | None, output: Pat
         pix_fmt = "gbrp16le" if high else "bgr0"
     else:
         pix_fmt = "yuv422p10le" if not odd else "yuv444p10le"
+    space, value_range, primaries, trc = colour
+    if pix_fmt.startswith(("gbr", "bgr")):  # RGB has no matrix and is always full range (a "tv" tag on it
+        space, value_range = 0, 2           # made players that honour it stretch the contrast)
+    elif space == 0:  # an RGB source into YUV: name the matrix, else players guess BT.601 or BT.709 by size
+        space, value_range = 1, 1
     settings = EncoderSettings(codec=codec, container=container, pix_fmt=pix_fmt,
                                crf=(DEFAULT_CRF.get(codec) if crf is None else crf),
                                preset=(preset or "medium") if codec in DEFAULT_CRF else None,
                                width=width, height=height, time_base=time_base, rate=rate,
-                               colorspace=colour[0], color_range=colour[1], color_primaries=colour[2],
-                               color_trc=colour[3], sample_aspect=sample_aspect)
+                               colorspace=space, color_range=value_range, color_primaries=primaries,
+                               color_trc=trc, sample_aspect=sample_aspect)
     return settings, notes
 
 
@@ -137,7 +142,8 @@ class SegmentWriter:
             image = quantise(frame.image, np.uint16 if s.high_bit else np.uint8)
             av_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self._in_format)
             av_frame = av_frame.reformat(format=s.pix_fmt, dst_colorspace=s.colorspace or None,
-                                         dst_color_range=s.color_range or None, interpolation=conversion(self._in_format))
+                                         dst_color_range=s.color_range or None,
+                                         interpolation=conversion(self._in_format))
         av_frame.pts = round(frame.time / s.time_base)
         av_frame.time_base = s.time_base
         self.container.mux(self.stream.encode(av_frame))

@@ -169,7 +169,7 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
                                                        info.color_trc), sar if sar and abs(sar - 1) > 0.002 else None)
     if info.interlaced:
         notes.append("the source is interlaced (two fields per frame): bian restores whole frames and writes them "
-                     "progressive; deinterlace it first (e.g. ffmpeg -vf bwdif) so that combing is not taken for detail")
+                     "progressive; deinterlace it first (e.g. ffmpeg -vf bwdif) so combing is not taken for detail")
     seg = max(1, int(round(float(info.rate or 25) * opts["segment_seconds"])))
     return Plan(input_path, output, "video", stages, source, info, encoder, seg, notes)
 
