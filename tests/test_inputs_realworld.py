@@ -242,3 +242,30 @@ def test_rgb_output_is_not_tagged_limited_range(tmp_path):
     bian.restore(src, out, codec="ffv1")
     pix_fmt, _, value_range = colour_tags(out)
     assert pix_fmt == "bgr0" and value_range == 2
+
+
+def stream_starts(path):
+    """Earliest packet time of the video and of the audio stream, in seconds."""
+    starts = []
+    for kind in ("video", "audio"):
+        with av.open(str(path)) as c:
+            starts.append(min(float(p.pts * p.time_base) for p in c.demux(**{kind: 0}) if p.size))
+    return tuple(starts)
+
+
+def test_transport_stream_clock_starts_at_zero(tmp_path):
+    """A camcorder .mts / broadcast .ts starts its clock at 1.4 s or anywhere: copied as it was, the MP4 played
+    1.4 s of nothing before the film (ffprobe: start 1.46, duration 3.5 s for a 2 s clip)."""
+    src = tmp_path / "cam.mts"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25:duration=1", "-f", "lavfi", "-i",
+           "sine=frequency=440:sample_rate=48000:duration=1", "-c:v", "libx264", "-c:a", "aac", "-f", "mpegts", str(src))
+    video_in, audio_in = stream_starts(src)
+    assert min(video_in, audio_in) > 1  # the muxer's clock offset
+    for suffix in (".mp4", ".mkv"):
+        out = tmp_path / f"out{suffix}"
+        bian.restore(src, out)
+        video_out, audio_out = stream_starts(out)
+        assert abs(min(video_out, audio_out)) < 0.03  # AAC priming may put sound a frame before zero
+        assert abs((video_out - audio_out) - (video_in - audio_in)) < 0.002  # in sync as in the source
+        with av.open(str(out)) as c:
+            assert c.duration / av.time_base < 1.1

@@ -38,13 +38,14 @@ def assemble(segments: list[Path], info: VideoInfo, output: Path, container_form
                 av.open(os.fspath(partial), "w", format=container_format, options=KEEP_TIMESTAMPS) as out:
             plan = _map_streams(source, segments[0], out, info, notes, speed)
             out.metadata.update({k: v for k, v in source.metadata.items() if k not in _CONTAINER_KEYS_DROPPED})
+            video_out = plan.pop(info.stream_index)
+            lead = _lead(segments, source, plan, speed)
             chapters = source.chapters()
             if chapters:
-                out.set_chapters([{**c, "start": round(c["start"] / speed), "end": round(c["end"] / speed)}
-                                  for c in chapters])
-            video_out = plan.pop(info.stream_index)
-            for _, _, packet in heapq.merge(_segment_packets(segments, video_out),
-                                            _source_packets(source, plan, speed), key=lambda item: item[:2]):
+                out.set_chapters([{**c, "start": max(0, round(c["start"] / speed - lead / c["time_base"])),
+                                   "end": max(0, round(c["end"] / speed - lead / c["time_base"]))} for c in chapters])
+            for _, _, packet in heapq.merge(_segment_packets(segments, video_out, lead),
+                                            _source_packets(source, plan, speed, lead), key=lambda item: item[:2]):
                 out.mux(packet)
             for _, (out_stream, convert) in plan.items():
                 if convert is not None:
@@ -116,14 +117,31 @@ def _copy_stream_metadata(src, dst) -> None:
         pass
 
 
-def _segment_packets(segments: list[Path], out_stream):
+def _lead(segments: list[Path], source, plan: dict, speed: Fraction) -> Fraction:
+    """Output seconds before the first picture or sound, taken off every stream alike. MPEG transport and
+    program streams (camcorder .mts, broadcast .ts, DVD .vob) start their clock anywhere: kept as they were,
+    players showed that much blank before the film. Starts at or before zero are left as they are."""
+    with av.open(os.fspath(segments[0])) as seg:
+        stream = seg.streams.video[0]
+        pts = [p.pts for p in seg.demux(stream) if p.size and p.pts is not None]
+        starts = [min(pts) * Fraction(stream.time_base)] if pts else []
+    for index in plan:
+        stream = source.streams[index]
+        if stream.start_time is not None:
+            starts.append(stream.start_time * Fraction(stream.time_base) / speed)
+    return max([Fraction(0), min(starts)]) if starts else Fraction(0)
+
+
+def _segment_packets(segments: list[Path], out_stream, lead: Fraction):
     shift = _reorder_delay(segments)
     order = 0
     for path in segments:
         with av.open(os.fspath(path)) as seg:
             packets = [p for p in seg.demux(seg.streams.video[0]) if p.size]  # size 0: end-of-stream marker
+            early = round(lead / Fraction(seg.streams.video[0].time_base))
             for packet, pts in zip(packets, sorted(p.pts for p in packets)):
-                packet.dts = pts - shift
+                packet.pts -= early
+                packet.dts = pts - shift - early
                 packet.stream = out_stream
                 order += 1
                 yield _packet_time(packet), order, packet
@@ -149,12 +167,13 @@ def _unchanged(frame) -> list:
     return [] if frame is None else [frame]
 
 
-def _source_packets(source, plan: dict, speed: Fraction):
+def _source_packets(source, plan: dict, speed: Fraction, lead: Fraction):
     if not plan:
         return
     order = 0
     for packet in source.demux([source.streams[i] for i in plan]):
         out_stream, convert = plan[packet.stream.index]
+        early = round(lead / Fraction(packet.time_base))
         if convert is None:
             if not packet.size:
                 continue
@@ -162,11 +181,16 @@ def _source_packets(source, plan: dict, speed: Fraction):
                 for name in ("pts", "dts", "duration"):
                     if getattr(packet, name):
                         setattr(packet, name, round(getattr(packet, name) / speed))
+            for name in ("pts", "dts"):
+                if getattr(packet, name) is not None:
+                    setattr(packet, name, getattr(packet, name) - early)
             packet.stream = out_stream
             order += 1
             yield _packet_time(packet), order, packet
             continue
         for frame in packet.decode():
+            if frame.pts is not None:  # in source time: the lead there is ``speed`` times as long
+                frame.pts -= round(lead * speed / Fraction(frame.time_base))
             for made in convert(frame):
                 for out_packet in out_stream.encode(made):
                     order += 1
