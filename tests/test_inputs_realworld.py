@@ -269,3 +269,13 @@ def test_transport_stream_clock_starts_at_zero(tmp_path):
         assert abs((video_out - audio_out) - (video_in - audio_in)) < 0.002  # in sync as in the source
         with av.open(str(out)) as c:
             assert c.duration / av.time_base < 1.1
+
+
+def test_video_alpha_is_said_to_be_dropped(tmp_path):
+    """ProRes 4444 with transparency lost it without a word."""
+    src = tmp_path / "titles.mov"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.2", "-vf", "format=yuva444p10le",
+           "-c:v", "prores_ks", "-profile:v", "4444", str(src))
+    assert probe_video(src).alpha
+    summary = bian.restore(src, tmp_path / "out.mov", codec="prores")
+    assert any("transparency" in note for note in summary["notes"])

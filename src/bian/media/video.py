@@ -56,6 +56,8 @@ class VideoInfo:
     stream_index: int
     streams: list[dict] = field(default_factory=list)
     """Every stream of the file: index, type, codec."""
+    alpha: bool = False
+    """The pictures carry transparency (ProRes 4444, PNG/QuickTime Animation); video output holds none."""
     interlaced: bool = False
     """The first frame is flagged interlaced (two fields woven into each frame: DV, VHS or TV captures)."""
     frames_stated: bool = False
@@ -113,7 +115,8 @@ def probe_video(path: Path) -> VideoInfo:
                          frames=frames, duration=duration, bits=max(c.bits for c in fmt.components),
                          pix_fmt=fmt.name, colorspace=int(first.colorspace), color_range=int(first.color_range),
                          color_primaries=int(first.color_primaries), color_trc=int(first.color_trc),
-                         stream_index=stream.index, streams=streams, interlaced=bool(first.interlaced_frame),
+                         stream_index=stream.index, streams=streams, alpha=any(c.is_alpha for c in fmt.components),
+                         interlaced=bool(first.interlaced_frame),
                          frames_stated=bool(stream.frames),
                          sample_aspect=sar)
 

@@ -167,6 +167,8 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     encoder, notes = choose_settings(opts["codec"], opts["crf"], opts["preset"], output, width, height, info.bits,
                                      time_base, rate, (info.colorspace, info.color_range, info.color_primaries,
                                                        info.color_trc), sar if sar and abs(sar - 1) > 0.002 else None)
+    if info.alpha:
+        notes.append("the source's transparency (alpha channel) is not kept: video output has none")
     if info.interlaced:
         notes.append("the source is interlaced (two fields per frame): bian restores whole frames and writes them "
                      "progressive; deinterlace it first (e.g. ffmpeg -vf bwdif) so combing is not taken for detail")
