@@ -279,3 +279,36 @@ def test_video_alpha_is_said_to_be_dropped(tmp_path):
     assert probe_video(src).alpha
     summary = bian.restore(src, tmp_path / "out.mov", codec="prores")
     assert any("transparency" in note for note in summary["notes"])
+
+
+def test_camera_timecode_does_not_break_mp4_and_stays_in_mkv(tmp_path):
+    """A camera/capture .mov with a start timecode (a tmcd track, and the tag on the video stream) failed at
+    the very end ('cannot write the final video … Invalid argument'): MP4/MOV build a timecode track from the
+    tag and, for a copied stream without a stated frame rate, took 1/time base = 12800 fps."""
+    src = tmp_path / "capture.mov"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.4", "-f", "lavfi", "-i",
+           "sine=sample_rate=48000:duration=0.4", "-c:v", "libx264", "-c:a", "pcm_s16le", "-timecode", "01:00:00:00",
+           str(src))
+    for suffix in (".mp4", ".mov"):
+        summary = bian.restore(src, tmp_path / f"out{suffix}")
+        assert summary["frames_out"] == 10
+        assert any("timecode (01:00:00:00)" in note for note in summary["notes_output"])
+    bian.restore(src, tmp_path / "out.mkv")
+    with av.open(str(tmp_path / "out.mkv")) as c:
+        assert {k.lower(): v for k, v in c.streams.video[0].metadata.items()}.get("timecode") == "01:00:00:00"
+
+
+def test_fonts_attached_to_a_matroska_file_are_kept(tmp_path):
+    """Attachments (the fonts of styled ASS subtitles) were left out of an .mkv output with the advice
+    'use .mkv to keep it'."""
+    font = tmp_path / "font.ttf"
+    font.write_bytes(bytes(range(256)) * 8)
+    src = tmp_path / "styled.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.4", "-c:v", "libx264", "-attach", str(font),
+           "-metadata:s:t", "mimetype=application/x-truetype-font", str(src))
+    out = tmp_path / "out.mkv"
+    summary = bian.restore(src, out)
+    assert summary["notes_output"] == []
+    with av.open(str(out)) as c:
+        attached = [s for s in c.streams if s.type == "attachment"]
+        assert len(attached) == 1 and attached[0].name == "font.ttf" and bytes(attached[0].data) == font.read_bytes()

@@ -59,6 +59,8 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
     """Output streams in the source's order: {source index: (output stream, None to copy packets, or the
     change made to decoded frames before they are encoded again)}."""
     supported = out.supported_codecs
+    matroska = out.format.name.startswith("matroska")
+    keep_it = "it could not be copied" if matroska else "use .mkv to keep it"
     plan = {}
     with av.open(os.fspath(first_segment)) as seg:
         template = seg.streams.video[0]
@@ -68,7 +70,20 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
                 if template.sample_aspect_ratio:  # the container's own field is not part of the template
                     out_stream.sample_aspect_ratio = template.sample_aspect_ratio
                 _copy_stream_metadata(stream, out_stream)
+                timecode = out_stream.metadata.get("timecode")
+                if timecode and not matroska:
+                    # MP4/MOV make a timecode track from this tag, timed by a frame rate that a stream copied
+                    # from a segment does not state: the muxer then refused the whole file
+                    del out_stream.metadata["timecode"]
+                    notes.append(f"the source's timecode ({timecode}) was not kept (use .mkv to keep it)")
                 plan[stream.index] = out_stream
+                continue
+            if stream.type == "attachment":  # fonts of styled subtitles, cover pictures: no packets to copy
+                if matroska:
+                    _copy_stream_metadata(stream, out.add_stream_from_template(stream))
+                else:
+                    notes.append(f"attachment {stream.metadata.get('filename', stream.index)} was left out "
+                                 "(use .mkv to keep it)")
                 continue
             name = stream.codec_context.name if stream.codec_context else None
             label = f"stream #{stream.index} ({stream.type} {name})"
@@ -103,7 +118,8 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
                 notes.append(f"{label} was left out: it must be retimed to follow the picture and this container "
                              "takes no audio codec bian can encode (use .mkv)")
             else:
-                notes.append(f"{label} cannot be stored in this container and was left out (use .mkv to keep it)")
+                reason = "it could not be copied" if stream.type == "data" else keep_it  # (timecode tracks …)
+                notes.append(f"{label} cannot be stored in this container and was left out ({reason})")
     return plan
 
 
