@@ -312,3 +312,15 @@ def test_fonts_attached_to_a_matroska_file_are_kept(tmp_path):
     with av.open(str(out)) as c:
         attached = [s for s in c.streams if s.type == "attachment"]
         assert len(attached) == 1 and attached[0].name == "font.ttf" and bytes(attached[0].data) == font.read_bytes()
+
+
+def test_old_camera_adpcm_into_mkv_is_not_told_to_use_mkv(tmp_path):
+    """A 2000s digital-camera AVI (MJPEG + IMA ADPCM) into .mkv: the sound is re-encoded (Matroska takes no
+    ADPCM) and the note advised 'use .mkv to keep it untouched'."""
+    src = tmp_path / "camera.avi"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.4", "-f", "lavfi", "-i",
+           "sine=sample_rate=22050:duration=0.4", "-c:v", "mjpeg", "-c:a", "adpcm_ima_wav", str(src))
+    notes = bian.restore(src, tmp_path / "out.mkv")["notes_output"]
+    assert len(notes) == 1 and "re-encoded to AAC" in notes[0] and ".mkv" not in notes[0]
+    with av.open(str(tmp_path / "out.mkv")) as c:
+        assert [s.codec_context.name for s in c.streams.audio] == ["aac"]

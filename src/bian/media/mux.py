@@ -113,7 +113,7 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
                 else:
                     plan[stream.index] = (out_stream, _unchanged)
                     notes.append(f"{label} cannot be stored in .{out.format.name.split(',')[0]}: re-encoded to "
-                                 "AAC (use .mkv to keep it untouched)")
+                                 "AAC" + ("" if matroska else " (use .mkv to keep it untouched)"))
             elif retime:
                 notes.append(f"{label} was left out: it must be retimed to follow the picture and this container "
                              "takes no audio codec bian can encode (use .mkv)")
