@@ -324,3 +324,24 @@ def test_old_camera_adpcm_into_mkv_is_not_told_to_use_mkv(tmp_path):
     assert len(notes) == 1 and "re-encoded to AAC" in notes[0] and ".mkv" not in notes[0]
     with av.open(str(tmp_path / "out.mkv")) as c:
         assert [s.codec_context.name for s in c.streams.audio] == ["aac"]
+
+
+def test_jpeg2000_and_avif_photos_are_photos(tmp_path):
+    """A JPEG 2000 archive scan or an AVIF phone photo was taken for a video ('a video input needs a video
+    output'). Both now restore like any photo, in their own format; a 16-bit JPEG 2000 scan read exactly."""
+    rng = np.random.default_rng(2)
+    colour = Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+    for suffix in (".jp2", ".avif"):
+        src = tmp_path / f"scan{suffix}"
+        colour.save(src)
+        out = tmp_path / f"out{suffix}"
+        summary = bian.restore(src, out, scale=2)
+        assert summary["kind"] == "image"
+        with Image.open(out) as img:
+            assert img.format == {".jp2": "JPEG2000", ".avif": "AVIF"}[suffix] and img.size == (64, 48)
+    grey16 = rng.integers(0, 65536, (24, 32), dtype=np.uint16)
+    src = tmp_path / "grey16.jp2"
+    Image.fromarray(grey16).save(src)
+    out = tmp_path / "grey16.png"
+    bian.restore(src, out)
+    assert np.array_equal(cv2.imread(str(out), cv2.IMREAD_UNCHANGED), grey16)

@@ -1,5 +1,5 @@
-"""Still images in and out: PNG, JPEG, TIFF, WebP, BMP; 8- and 16-bit; grey, alpha, palette, CMYK;
-EXIF orientation applied on reading (pixels come out upright, the tag is not written back).
+"""Still images in and out: PNG, JPEG, TIFF, WebP, BMP, JPEG 2000, AVIF; 8- and 16-bit; grey, alpha,
+palette, CMYK; EXIF orientation applied on reading (pixels come out upright, the tag is not written back).
 
 Pillow reads headers and 8-bit pixels; OpenCV reads 16-bit pixels, which Pillow would truncate to
 8 bits for colour images, and writes 16-bit PNG; tifffile writes 16-bit TIFF. A colour profile (ICC)
@@ -26,9 +26,11 @@ from .atomic import written
 Image.MAX_IMAGE_PIXELS = None  # bian enforces its own limit before any pixel is decoded
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-           ".webp": "WEBP", ".bmp": "BMP"}
+           ".webp": "WEBP", ".bmp": "BMP", ".jp2": "JPEG2000", ".j2k": "JPEG2000", ".avif": "AVIF"}
+"""JPEG 2000 is how many archives and libraries publish their scans; AVIF is what phones and browsers
+now save. (Both were taken for videos: 'a video input needs a video output'.)"""
 _SIXTEEN_BIT = {"PNG", "TIFF"}
-_ALPHA = {"PNG", "TIFF", "WEBP"}
+_ALPHA = {"PNG", "TIFF", "WEBP", "JPEG2000", "AVIF"}
 DEFAULT_MAX_PIXELS = 250_000_000
 
 
@@ -67,7 +69,8 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Frame,
         raise InputError(f"cannot read image ({_reason(exc)})", path, "is it a valid picture file?") from None
     with img:
         if img.format not in FORMATS.values():
-            raise InputError(f"unsupported image format {img.format}", path, "use PNG, JPEG, TIFF, WebP or BMP")
+            raise InputError(f"unsupported image format {img.format}", path,
+                             "use PNG, JPEG, TIFF, WebP, BMP, JPEG 2000 or AVIF")
         width, height = img.size
         if width * height > max_pixels:
             raise InputError(f"image is {width}×{height} = {width * height / 1e6:.0f} megapixels, over the "
@@ -160,7 +163,8 @@ def write_image(frame: Frame, info: ImageInfo, path: Path, grey: bool) -> list[s
     atomically: a temporary name in the same folder, renamed when complete. Returns notes for the user."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise OutputError(f"unsupported image extension '{path.suffix}'", path, "use .png, .jpg, .tif, .webp or .bmp")
+        raise OutputError(f"unsupported image extension '{path.suffix}'", path,
+                          "use .png, .jpg, .tif, .webp, .bmp, .jp2 or .avif")
     notes = []
     bits = 16 if info.bits == 16 and fmt in _SIXTEEN_BIT else 8
     if info.mode == "F" and bits == 16:
@@ -168,7 +172,8 @@ def write_image(frame: Frame, info: ImageInfo, path: Path, grey: bool) -> list[s
     if info.pages > 1:
         notes.append(f"the source has {info.pages} pages: only the first was restored")
     if info.bits == 16 and bits == 8:
-        notes.append(f"{fmt} holds 8 bits per channel: the 16-bit source was written as 8-bit")
+        notes.append(f"bian writes {fmt} with 8 bits per channel: the 16-bit source was written as 8-bit "
+                     "(use .png or .tif to keep 16 bits)")
     alpha = frame.alpha if fmt in _ALPHA else None
     if frame.alpha is not None and alpha is None:
         notes.append(f"{fmt} has no transparency: the alpha channel was dropped")
@@ -254,4 +259,6 @@ def _write_8bit(pixels: np.ndarray, info: ImageInfo, fmt: str, path: Path, icc: 
         options.update(quality=95, subsampling=0)
     elif fmt == "WEBP":
         options.update(quality=95, method=4)
+    elif fmt == "AVIF":
+        options.update(quality=90)
     img.save(path, format=fmt, **options)

@@ -144,7 +144,8 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     if image_io.is_image(input_path):
         frame, info = image_io.read_image(input_path, opts["max_pixels"])
         if not image_io.is_image(output):
-            raise OptionError("an image input needs an image output", output, "use .png, .jpg, .tif, .webp or .bmp")
+            raise OptionError("an image input needs an image output", output,
+                              "use .png, .jpg, .tif, .webp, .bmp, .jp2 or .avif")
         source = Source("image", info.width, info.height, info.bits, info.grey, None, 1, input_path)
         plan = Plan(input_path, output, "image", _stages(opts, source), source, info)
         plan.first_frame = frame  # decoded once while probing; the runner uses it
