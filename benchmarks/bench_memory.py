@@ -46,7 +46,7 @@ print(json.dumps({"frames": count, "hash": digest.hexdigest()[:16], "dtype": str
 
 def clips(cache: Path, frames: dict[str, int]) -> list[tuple[str, Path, int]]:
     """(label, file, frames) per case; the 1080p clip is scaled from sample_bw once."""
-    scaled = cache / "sample_bw_1920x1080.mp4"
+    scaled = cache / f"sample_bw_1920x1080_{frames['1920x1080']}.mp4"
     if not scaled.exists():
         cache.mkdir(parents=True, exist_ok=True)
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(FILM / "sample_bw.mp4"), "-frames:v",
