@@ -10,8 +10,8 @@ on the frames in its window. No state may carry over from earlier windows. At th
 stream (or of a resumed segment's context) the window is shorter; ``Window.center`` says where
 the current frame is.
 
-Memory: the runner holds every frame of a window until the window has moved past it, so a stage with
-a wide window would keep hundreds of megabytes of pictures (a float32 1080p frame is 25 MB). A stage
+Memory: the runner holds the frames of each stage's window, so a stage with a wide window would keep
+hundreds of megabytes of pictures (a float32 1080p frame is 25 MB). A stage
 whose older neighbours contribute only small per-frame measurements (a thumbnail, cell statistics, a
 luma for tracking) says so: :meth:`Stage.summarise` makes them, once per frame as it enters the window,
 and ``pixels_before`` says how many past frames the stage still reads the pixels of. The runner hands
@@ -69,8 +69,8 @@ class Stage:
     ones come as their summary only."""
 
     def summarise(self, frame: Frame) -> object:
-        """What the stage needs of ``frame`` when it is a neighbour beyond ``pixels_before``: small
-        measurements, a pure function of the frame (the runner computes it once per frame)."""
+        """What the stage needs of ``frame`` as a neighbour beyond ``pixels_before`` (a thumbnail, statistics,
+        analysis planes): a pure function of the frame, made once per frame by the runner."""
         return None
 
     def summaries(self, window: Window) -> list:
