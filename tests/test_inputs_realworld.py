@@ -110,6 +110,20 @@ def test_short_clip_cut_in_half_is_refused(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4", "full.mp4"]
 
 
+def test_clip_trimmed_by_an_edit_list_is_not_truncated(tmp_path):
+    """A clip cut without re-encoding (`ffmpeg -ss … -c copy`, a phone's trim) keeps the frames before the cut
+    in the file, hidden by an edit list: its stated frame count is twice what plays, and must not read as a
+    truncation."""
+    full = tmp_path / "full.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25:duration=2", "-c:v", "libx264", "-g", "50", str(full))
+    trimmed = tmp_path / "trimmed.mp4"
+    ffmpeg("-ss", "1", "-i", str(full), "-c", "copy", str(trimmed))
+    with av.open(str(trimmed)) as c:
+        assert c.streams.video[0].frames > 40  # the hidden lead-in is still counted
+    summary = bian.restore(trimmed, tmp_path / "out.mp4")
+    assert summary["frames_out"] == 25
+
+
 def srgb_profile() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 

@@ -60,8 +60,11 @@ class VideoInfo:
     """The pictures carry transparency (ProRes 4444, PNG/QuickTime Animation); video output holds none."""
     interlaced: bool = False
     """The first frame is flagged interlaced (two fields woven into each frame: DV, VHS or TV captures)."""
-    frames_stated: bool = False
-    """True when ``frames`` is the container's own count (MP4, MOV, AVI), not an estimate."""
+    start: Fraction = Fraction(0)
+    """Time of the stream's first picture (MPEG transport streams start anywhere)."""
+    duration_stated: bool = False
+    """True when ``duration`` is the video stream's own as an MP4, MOV or AVI index states it (after any edit
+    list), not the container's (which may include a longer audio track) or an estimate (MPEG-TS)."""
     sample_aspect: Fraction | None = None
     """Shape of a pixel (width / height) as a player shows it, upright; None for square or unstated.
     Anamorphic sources (DV, DVD, 16:9 PAL) have non-square pixels."""
@@ -117,7 +120,9 @@ def probe_video(path: Path) -> VideoInfo:
                          color_primaries=int(first.color_primaries), color_trc=int(first.color_trc),
                          stream_index=stream.index, streams=streams, alpha=any(c.is_alpha for c in fmt.components),
                          interlaced=bool(first.interlaced_frame),
-                         frames_stated=bool(stream.frames),
+                         start=Fraction(stream.start_time or 0) * Fraction(stream.time_base),
+                         duration_stated=bool(stream.duration) and bool(
+                             {"mov", "mp4", "avi"} & set(container.format.name.split(","))),
                          sample_aspect=sar)
 
 
@@ -256,7 +261,8 @@ class VideoReader:
                                  "repair or re-export the file") from None
             if index == 0:
                 raise InputError("video stream has no frames", info.path, "the file may be truncated or empty")
-            _check_complete(info, last_time, index)
+            _check_complete(info, None if last_time is None else
+                            last_time + (pending.duration if pending is not None else fallback))
             if pending is not None:
                 yield pending
 
@@ -289,15 +295,18 @@ class Decoded:
         return self.picture.to_ndarray(format=self.rgb_format, interpolation=conversion(self.rgb_format))
 
 
-def _check_complete(info: VideoInfo, last_time: Fraction | None, count: int) -> None:
-    """A stream that stops well before its declared end was cut off (a partial download or copy). The
-    container's frame count is exact where it states one (a short clip cut in half lost less than the 1 s
-    that the duration rule must allow for containers whose duration includes a longer audio track)."""
-    if info.frames_stated and count < info.frames - max(2, info.frames // 50):
-        raise InputError(f"video stops after {count} of its {info.frames} frames: the file is truncated", info.path,
-                         "re-copy or re-download it")
-    if info.duration and last_time is not None and info.rate:
-        missing = info.duration - float(last_time) - 2 / float(info.rate)
-        if missing > max(1.0, 0.05 * info.duration):
-            raise InputError(f"video stops at {float(last_time):.2f} s of its declared {info.duration:.2f} s: "
-                             "the file is truncated", info.path, "re-copy or re-download it")
+def _check_complete(info: VideoInfo, end: Fraction | None) -> None:
+    """A stream that stops well before its declared end (``end``: the last frame's time plus its duration)
+    was cut off (a partial download or copy). The video stream's own duration is exact to a frame or two
+    (a short clip cut in half lost less than the 1 s the container's duration needs, as it may include a
+    longer audio track; the stream's frame count is no measure: an edit list may hide some of its frames)."""
+    if not info.duration or end is None or not info.rate:
+        return
+    missing = info.duration - float(end - info.start)
+    if info.duration_stated:
+        slack = max(2 / float(info.rate), 0.02 * info.duration)
+    else:
+        slack = max(1.0, 0.05 * info.duration)
+    if missing > slack:
+        raise InputError(f"video stops at {float(end):.2f} s of its declared {info.duration:.2f} s: "
+                         "the file is truncated", info.path, "re-copy or re-download it")
