@@ -272,7 +272,8 @@ def test_transport_stream_clock_starts_at_zero(tmp_path):
     1.4 s of nothing before the film (ffprobe: start 1.46, duration 3.5 s for a 2 s clip)."""
     src = tmp_path / "cam.mts"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25:duration=1", "-f", "lavfi", "-i",
-           "sine=frequency=440:sample_rate=48000:duration=1", "-c:v", "libx264", "-c:a", "aac", "-f", "mpegts", str(src))
+           "sine=frequency=440:sample_rate=48000:duration=1", "-c:v", "libx264", "-c:a", "aac", "-f", "mpegts",
+           str(src))
     video_in, audio_in = stream_starts(src)
     assert min(video_in, audio_in) > 1  # the muxer's clock offset
     for suffix in (".mp4", ".mkv"):
