@@ -360,3 +360,18 @@ def test_jpeg2000_and_avif_photos_are_photos(tmp_path):
     out = tmp_path / "grey16.png"
     bian.restore(src, out)
     assert np.array_equal(cv2.imread(str(out), cv2.IMREAD_UNCHANGED), grey16)
+
+
+def test_sixteen_bit_grey_film_stays_grey_in_ten_bits(tmp_path):
+    """A 16-bit grey scan (FFV1 gray16le, full range) into 10-bit H.264 came back green-tinted (R−G −0.6 of
+    an 8-bit level): FFmpeg's RGB → full-range YUV at 10 bits rounds grey's chroma down."""
+    src = tmp_path / "scan.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25:duration=0.2", "-vf", "format=gray16le",
+           "-c:v", "ffv1", str(src))
+    out = tmp_path / "out.mkv"
+    bian.restore(src, out)
+    with av.open(str(out)) as c:
+        frames = [f.to_ndarray(format="rgb48le").astype(np.float64) / 257 for f in c.decode(video=0)]
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv420p10le"
+    rgb = np.stack(frames)
+    assert np.abs(rgb[..., 0] - rgb[..., 1]).mean() < 0.1 and np.abs(rgb[..., 2] - rgb[..., 1]).mean() < 0.1

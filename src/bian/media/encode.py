@@ -104,6 +104,8 @@ def choose_settings(codec: str, crf: int | None, preset: str | None, output: Pat
         space, value_range = 0, 2           # made players that honour it stretch the contrast)
     elif space == 0:  # an RGB source into YUV: name the matrix, else players guess BT.601 or BT.709 by size
         space, value_range = 1, 1
+    elif value_range == 2 and "10" in pix_fmt:  # FFmpeg's RGB → full-range YUV at 10 bits rounds grey's
+        value_range = 1                         # chroma down (grey film turned green, R−G −0.6); limited is exact
     settings = EncoderSettings(codec=codec, container=container, pix_fmt=pix_fmt,
                                crf=(DEFAULT_CRF.get(codec) if crf is None else crf),
                                preset=(preset or "medium") if codec in DEFAULT_CRF else None,
