@@ -36,12 +36,14 @@ def repair_frame(current: np.ndarray, neighbours: list[np.ndarray], sensitivity:
     damaged = found | scratched
     if not damaged.any():
         return current.copy(), damaged
+    flows = [c.flow for c in comps]
+    del comps  # only their flows are needed from here: let the warped neighbours go before re-warping
     spatial = inpaint.diffuse(current, damaged)
     out = spatial
-    if comps and found.any():
+    if flows and found.any():
         # Flow measured on a speck is noise: re-warp the neighbours with the flow of its surroundings.
         blind = cv2.dilate(damaged.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
-        rewarped = [dust.compensate(current, n, motion.fill_flow(c.flow, blind)) for n, c in zip(neighbours, comps)]
+        rewarped = [dust.compensate(current, n, motion.fill_flow(f, blind)) for n, f in zip(neighbours, flows)]
         out, _ = dust.fill_from_neighbours(spatial, rewarped, found & ~scratched, spatial)
     # A line scratch sits in the neighbours too, at the same place: take it off within the frame.
     if scratched.any():
