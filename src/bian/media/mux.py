@@ -34,7 +34,7 @@ def assemble(segments: list[Path], info: VideoInfo, output: Path, container_form
     Returns notes about streams that were converted or left out."""
     notes: list[str] = []
     try:
-        with written(output) as partial, av.open(os.fspath(info.path), metadata_errors="replace") as source, \
+        with written(output) as partial, info.open() as source, \
                 av.open(os.fspath(partial), "w", format=container_format, options=KEEP_TIMESTAMPS) as out:
             plan = _map_streams(source, segments[0], out, info, notes, speed)
             out.metadata.update({k: v for k, v in source.metadata.items() if k not in _CONTAINER_KEYS_DROPPED})

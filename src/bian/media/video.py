@@ -68,13 +68,24 @@ class VideoInfo:
     sample_aspect: Fraction | None = None
     """Shape of a pixel (width / height) as a player shows it, upright; None for square or unstated.
     Anamorphic sources (DV, DVD, 16:9 PAL) have non-square pixels."""
+    image2: dict | None = None
+    """For a numbered image sequence (``path`` is its pattern): the image2 demuxer's options."""
+
+    def open(self):
+        """The input opened for reading (PyAV container)."""
+        return _open(self.path, self.image2)
 
     @property
     def odd_size(self) -> bool:
         return self.width % 2 == 1 or self.height % 2 == 1
 
 
-def _open(path: Path):
+def _open(path: Path, image2: dict | None = None):
+    if image2 is not None:  # a pattern, checked by media.sequence.scan
+        try:
+            return av.open(os.fspath(path), format="image2", options=image2, metadata_errors="replace")
+        except av.error.FFmpegError as exc:
+            raise InputError(f"numbered frames not readable ({_reason(exc)})", path, "check the frames' format") from None
     if not path.exists():
         raise InputError("input not found", path, "check the path")
     if path.is_file() and path.stat().st_size == 0:
@@ -91,8 +102,10 @@ def _reason(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def probe_video(path: Path) -> VideoInfo:
-    with _open(path) as container:
+def probe_video(path: Path, image2: dict | None = None) -> VideoInfo:
+    """What the main video stream of ``path`` holds; ``image2``: read ``path`` as a numbered image sequence
+    with these image2 demuxer options (see :func:`bian.media.sequence.Sequence.demuxer_options`)."""
+    with _open(path, image2) as container:
         if not container.streams.video:
             raise InputError("no video stream in file", path, "give a video or an image")
         stream = container.streams.video[0]
@@ -123,7 +136,7 @@ def probe_video(path: Path) -> VideoInfo:
                          start=Fraction(stream.start_time or 0) * Fraction(stream.time_base),
                          duration_stated=bool(stream.duration) and bool(
                              {"mov", "mp4", "avi"} & set(container.format.name.split(","))),
-                         sample_aspect=sar)
+                         sample_aspect=sar, image2=image2)
 
 
 def _first_frame(container, stream, path):
@@ -173,7 +186,7 @@ def index_packets(info: VideoInfo) -> PacketIndex:
     """Read the main video stream's packets (no decoding). Packets the demuxer marks as discarded (an
     edit list's hidden lead-in) are not frames and are left out."""
     pts, keys = [], []
-    with _open(info.path) as container:
+    with info.open() as container:
         try:
             for packet in container.demux(container.streams.video[0]):
                 if packet.size and not packet.is_discard:
@@ -221,7 +234,7 @@ class VideoReader:
         info = self.info
         tb = info.time_base
         fallback = Fraction(1, 25) if not info.rate else 1 / info.rate
-        with _open(info.path) as container:
+        with info.open() as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             index, last_time, pending = 0, None, None

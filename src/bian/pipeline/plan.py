@@ -23,6 +23,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import BianError, InputError, OptionError, OutputError
 from ..media import images as image_io
+from ..media import sequence
 from ..media.encode import CODECS, PRESETS, EncoderSettings, choose_settings, container_for
 from ..media.video import VideoInfo, probe_video
 from ..stages import colourise, deflicker, denoise, faces, framerate, repair, resize, stabilise, upscale
@@ -112,8 +113,8 @@ class Plan:
 
     def fingerprint(self) -> str:
         """Identifies the input file and everything that shapes the output; a resume needs the same."""
-        stat = self.input.stat()
-        ident = {"plan": self.describe(), "size": stat.st_size, "mtime": stat.st_mtime_ns, "version": __version__,
+        size, mtime = sequence.stamp(self.input)
+        ident = {"plan": self.describe(), "size": size, "mtime": mtime, "version": __version__,
                  "input": os.path.realpath(self.input)}
         return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -140,8 +141,12 @@ def normalise_options(options: dict) -> dict:
 def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     """Probe ``input_path`` and turn ``options`` into an ordered plan writing ``output``."""
     opts = normalise_options(options)
-    check_paths(input_path, output)
-    if image_io.is_image(input_path):
+    if sequence.is_pattern(output):
+        raise OptionError("image-sequence output is not supported yet", output,
+                          "write a video (.mkv with --codec ffv1 is lossless)")
+    frames = sequence.scan(input_path) if sequence.is_pattern(input_path) else None
+    check_paths(input_path if frames is None else frames.path(frames.first), output)
+    if frames is None and image_io.is_image(input_path):
         frame, info = image_io.read_image(input_path, opts["max_pixels"])
         if not image_io.is_image(output):
             raise OptionError("an image input needs an image output", output,
@@ -153,7 +158,12 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     if image_io.is_image(output):
         raise OptionError("a video input needs a video output", output, "use .mp4, .mov or .mkv")
     container_for(output)
-    info = probe_video(input_path)
+    rate_guessed = frames is not None and opts["source_fps"] is None
+    if frames is None:
+        info = probe_video(input_path)
+    else:  # a film scanned frame by frame states no rate: --source-fps is the rate it is read at
+        info = probe_video(input_path, frames.demuxer_options(opts["source_fps"] or Fraction(24)))
+        opts = {**opts, "source_fps": None}
     source = Source("video", info.width, info.height, info.bits, False, info.rate, info.frames, input_path)
     stages = _stages(opts, source)
     width, height = info.width, info.height
@@ -168,6 +178,8 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     encoder, notes = choose_settings(opts["codec"], opts["crf"], opts["preset"], output, width, height, info.bits,
                                      time_base, rate, (info.colorspace, info.color_range, info.color_primaries,
                                                        info.color_trc), sar if sar and abs(sar - 1) > 0.002 else None)
+    if rate_guessed:
+        notes.insert(0, "image sequence read at 24 fps; give --source-fps")
     if info.alpha:
         notes.append("the source's transparency (alpha channel) is not kept: video output has none")
     if info.interlaced:

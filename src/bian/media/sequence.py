@@ -1,0 +1,93 @@
+"""Numbered image sequences: a film scanned as one file per frame (``reel_%06d.dpx``, ``%d.tif``).
+
+A path whose name holds an FFmpeg number pattern (``%d`` or ``%0Nd``; ``%%`` is a literal ``%``) names
+such a film. The frames are read by FFmpeg's image2 demuxer (:mod:`bian.media.video`), which needs the
+first number and stops silently at the first gap, so the folder is checked here first: a film with a
+missing frame is refused, naming the number, rather than restored short.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from ..errors import InputError
+
+_FIELD = re.compile(r"(%%|%\d*d)")
+
+
+def is_pattern(path: Path) -> bool:
+    """True when the file name holds a frame-number field (``%d``, ``%06d``)."""
+    return any(field != "%%" for field in _FIELD.split(Path(path).name)[1::2])
+
+
+@dataclass(frozen=True)
+class Sequence:
+    pattern: Path
+    first: int
+    """Number of the first frame (frame index 0)."""
+    count: int
+
+    def path(self, number: int) -> Path:
+        """The file of frame ``number`` (a source number, not an index)."""
+        return self.pattern.with_name(_format(self.pattern.name, number))
+
+    def demuxer_options(self, rate: Fraction) -> dict:
+        """image2 options reading the frames at ``rate`` frames per second: frame i at exactly i / rate."""
+        return {"pattern_type": "sequence", "start_number": str(self.first),
+                "framerate": f"{rate.numerator}/{rate.denominator}"}
+
+
+def _format(name: str, number: int) -> str:
+    parts = _FIELD.split(name)
+    for i in range(1, len(parts), 2):
+        parts[i] = "%" if parts[i] == "%%" else f"{number:0{parts[i][1:-1] or 0}d}"
+    return "".join(parts)
+
+
+def _regex(name: str) -> re.Pattern:
+    parts = _FIELD.split(name)
+    fields = [p for p in parts[1::2] if p != "%%"]
+    if len(fields) != 1:
+        raise InputError("a numbered-frame pattern needs exactly one number field", name,
+                         "write it like reel_%06d.dpx")
+    pieces = [re.escape(p) if i % 2 == 0 else ("%" if p == "%%" else r"(\d+)") for i, p in enumerate(parts)]
+    return re.compile("".join(pieces))
+
+
+def scan(pattern: Path) -> Sequence:
+    """The frames on disk that ``pattern`` names: numbers first … last, every one present.
+    Raises InputError when none matches or one is missing in between."""
+    pattern = Path(pattern)
+    regex = _regex(pattern.name)
+    folder = pattern.parent if str(pattern.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError("folder of the numbered frames not found", folder, "check the path")
+    numbers = set()
+    for entry in folder.iterdir():
+        match = regex.fullmatch(entry.name)
+        # %06d writes 7 as 000007, so 07 or 7 is not that frame's name
+        if match and _format(pattern.name, int(match.group(1))) == entry.name and entry.is_file():
+            numbers.add(int(match.group(1)))
+    if not numbers:
+        raise InputError("no file matches the numbered-frame pattern", pattern,
+                         "check the folder, the name and the digit count (%06d matches 000001)")
+    first, last = min(numbers), max(numbers)
+    if len(numbers) != last - first + 1:
+        missing = next(n for n in range(first, last + 1) if n not in numbers)
+        raise InputError(f"frame {missing} is missing from the numbered frames {first}–{last} "
+                         f"({last - first + 1 - len(numbers)} missing in all)", pattern.with_name(
+                             _format(pattern.name, missing)), "restore the missing files; bian does not invent frames")
+    return Sequence(pattern, first, len(numbers))
+
+
+def stamp(path: Path) -> tuple[int, int]:
+    """Size in bytes and latest modification time (ns) of a file, or of all the frames a pattern names:
+    what a resumed run compares to know the input has not changed."""
+    if not is_pattern(path):
+        stat = Path(path).stat()
+        return stat.st_size, stat.st_mtime_ns
+    sequence = scan(path)
+    stats = [sequence.path(n).stat() for n in range(sequence.first, sequence.first + sequence.count)]
+    return sum(s.st_size for s in stats), max(s.st_mtime_ns for s in stats)
