@@ -1,0 +1,152 @@
+"""Film scans as numbered image sequences (reel_%06d.dpx / .tif / .png) read as one film."""
+import subprocess
+import sys
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+import bian
+from bian.errors import InputError
+from bian.media import sequence
+from bian.media.video import VideoReader, probe_video
+from bian.pipeline.plan import build_plan
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "bian.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def film(n=10, height=40, width=56, seed=0):
+    """A moving grey bar over noise, with flicker: something for --dust/--deflicker to work on."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(n):
+        img = rng.uniform(0.3, 0.5, (height, width, 3)) * (1 + 0.1 * (-1) ** i)
+        img[:, 4 + 3 * i:10 + 3 * i] = 0.8
+        frames.append(img)
+    return frames
+
+
+def png_sequence(folder, first=1001, n=10):
+    for i, img in enumerate(film(n)):
+        Image.fromarray((img * 255).round().astype(np.uint8)).save(folder / f"reel_{first + i:06d}.png")
+    return folder / "reel_%06d.png"
+
+
+def output_times(path):
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [frame.pts * stream.time_base for frame in container.decode(stream)]
+
+
+def test_png_sequence_from_1001_is_a_film_for_temporal_stages(tmp_path):
+    pattern = png_sequence(tmp_path)
+    info = build_plan(pattern, tmp_path / "out.mp4", {"source_fps": "18"}).info
+    frames = list(VideoReader(info).frames())
+    assert [f.index for f in frames] == list(range(10))
+    assert [f.time for f in frames] == [Fraction(i, 18) for i in range(10)]
+    assert all(f.duration == Fraction(1, 18) for f in frames)
+    first = np.asarray(Image.open(tmp_path / "reel_001001.png"))
+    assert np.array_equal(frames[0].image, first)
+
+    summary = bian.restore(pattern, tmp_path / "out.mp4", source_fps="18", dust=True, deflicker=True)
+    assert [s["name"] for s in summary["stages"]] == ["dust", "deflicker"]  # no frame-rate stage: read at 18
+    assert summary["frames_in"] == summary["frames_out"] == 10
+    assert not any("24 fps" in note for note in summary["notes"])
+    assert output_times(tmp_path / "out.mp4") == [Fraction(i, 18) for i in range(10)]
+    out = probe_video(tmp_path / "out.mp4")
+    assert out.rate == 18 and (out.width, out.height) == (56, 40)
+
+
+def test_rate_defaults_to_24_with_a_note(tmp_path):
+    pattern = png_sequence(tmp_path, first=0, n=3)
+    summary = bian.restore(pattern, tmp_path / "out.mkv", codec="ffv1")
+    assert "image sequence read at 24 fps; give --source-fps" in summary["notes"]
+    assert [round(float(t) * 1000) for t in output_times(tmp_path / "out.mkv")] == [0, 42, 83]
+
+
+def test_16_bit_tiff_sequence_stays_16_bit_in_ffv1(tmp_path):
+    rng = np.random.default_rng(3)
+    scans = [rng.integers(0, 65536, (32, 48, 3), dtype=np.uint16) for _ in range(4)]
+    for i, rgb in enumerate(scans):
+        assert cv2.imwrite(str(tmp_path / f"scan{i + 1:d}.tif"), rgb[..., ::-1])
+    summary = bian.restore(tmp_path / "scan%d.tif", tmp_path / "out.mkv", codec="ffv1", source_fps="16")
+    assert summary["frames_out"] == 4 and summary["encoder"]["pix_fmt"] == "gbrp16le"
+    out = probe_video(tmp_path / "out.mkv")
+    assert out.bits == 16
+    decoded = [f.image for f in VideoReader(out).frames()]
+    assert len(decoded) == 4
+    assert max(int(np.abs(d.astype(np.int32) - s).max()) for d, s in zip(decoded, scans)) <= 1
+
+
+def test_10_bit_dpx_sequence_is_read_at_16_bits(tmp_path):
+    try:
+        encoder = av.CodecContext.create("dpx", "w")
+    except (av.error.FFmpegError, ValueError):
+        pytest.skip("this FFmpeg build has no DPX encoder to make the test frames")
+    encoder.width, encoder.height, encoder.pix_fmt, encoder.time_base = 48, 32, "gbrp10le", Fraction(1, 24)
+    encoder.open()
+    rng = np.random.default_rng(5)
+    codes = [rng.integers(0, 1024, (32, 48, 3), dtype=np.uint16) for _ in range(3)]
+    for i, code in enumerate(codes):
+        picture = av.VideoFrame.from_ndarray(code << 6, format="rgb48le").reformat(format="gbrp10le")
+        picture.pts = i
+        (tmp_path / f"r1_{i + 7:04d}.dpx").write_bytes(b"".join(bytes(p) for p in encoder.encode(picture)))
+    plan = build_plan(tmp_path / "r1_%04d.dpx", tmp_path / "out.mkv", {"codec": "ffv1"})
+    assert plan.info.bits == 10 and plan.source.frames == 3
+    frames = list(VideoReader(plan.info).frames())
+    assert len(frames) == 3 and frames[0].image.dtype == np.uint16
+    for frame, code in zip(frames, codes):  # 10-bit codes scaled to the full 16-bit range
+        assert np.abs(frame.image / 65535 - code / 1023).max() < 1e-3
+    bian.restore(tmp_path / "r1_%04d.dpx", tmp_path / "out.mkv", codec="ffv1")
+    assert probe_video(tmp_path / "out.mkv").bits == 16
+
+
+def test_missing_frame_is_named_and_nothing_is_written(tmp_path):
+    png_sequence(tmp_path)
+    (tmp_path / "reel_001005.png").unlink()
+    result = run_cli("restore", "reel_%06d.png", "-o", "out.mkv", "--dust", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "frame 1005 is missing" in lines[0] and "reel_001005.png" in lines[0]
+    assert not list(tmp_path.glob("out*")) and not list(tmp_path.glob(".out*"))
+
+
+def test_pattern_matching_nothing_is_one_clear_line(tmp_path):
+    png_sequence(tmp_path, n=2)
+    for pattern in ("other_%06d.png", "reel_%04d.png"):  # wrong name; wrong digit count
+        result = run_cli("restore", pattern, "-o", "out.mkv", cwd=tmp_path)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "no file matches the numbered-frame pattern" in lines[0] and pattern in lines[0]
+    assert not list(tmp_path.glob("out*"))
+
+
+def test_sequence_output_is_refused_with_advice(tmp_path):
+    pattern = png_sequence(tmp_path, n=2)
+    result = run_cli("restore", pattern, "-o", tmp_path / "out_%06d.tif")
+    assert result.returncode == 3 and "image-sequence output is not supported yet" in result.stderr
+    assert "--codec ffv1" in result.stderr
+
+
+def test_scan_takes_only_names_the_pattern_writes(tmp_path):
+    for name in ("a_0001.png", "a_0002.png", "a_3.png", "a_00004.png", "a_0005.png.bak", "b_0006.png"):
+        (tmp_path / name).write_bytes(b"")
+    found = sequence.scan(tmp_path / "a_%04d.png")
+    assert (found.first, found.count) == (1, 2)
+    assert sequence.scan(tmp_path / "a_%d.png").first == 3
+    assert sequence.is_pattern(tmp_path / "100%%_%03d.png") and not sequence.is_pattern(tmp_path / "100%%.png")
+    with pytest.raises(InputError, match="exactly one number field"):
+        sequence.scan(tmp_path / "a_%02d_%04d.png")
+
+
+def test_a_changed_frame_changes_the_resume_stamp(tmp_path):
+    pattern = png_sequence(tmp_path, n=3)
+    before = sequence.stamp(pattern)
+    Image.new("RGB", (9, 9)).save(tmp_path / "reel_001002.png")
+    assert sequence.stamp(pattern) != before
