@@ -150,3 +150,20 @@ def test_a_changed_frame_changes_the_resume_stamp(tmp_path):
     before = sequence.stamp(pattern)
     Image.new("RGB", (9, 9)).save(tmp_path / "reel_001002.png")
     assert sequence.stamp(pattern) != before
+
+
+def test_a_pattern_into_a_folder_becomes_a_film_named_without_its_number(tmp_path):
+    (tmp_path / "scans").mkdir()
+    (tmp_path / "out").mkdir()
+    png_sequence(tmp_path / "scans", n=3)
+    summary = bian.restore(tmp_path / "scans" / "reel_%06d.png", tmp_path / "out", source_fps="16")
+    assert summary["output"] == str(tmp_path / "out" / "reel.mkv") and summary["frames_out"] == 3
+    assert sequence.output_name(tmp_path / "scans" / "%04d.tif") == "scans.mkv"
+
+
+def test_an_unreadable_frame_is_named(tmp_path):
+    pattern = png_sequence(tmp_path, n=4)
+    (tmp_path / "reel_001003.png").write_bytes(b"not a picture")
+    result = run_cli("restore", pattern, "-o", tmp_path / "out.mkv")
+    assert result.returncode == 2 and "frame 1003 of the numbered frames is unreadable" in result.stderr
+    assert "reel_001003.png" in result.stderr and not (tmp_path / "out.mkv").exists()

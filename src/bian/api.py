@@ -14,6 +14,7 @@ from pathlib import Path
 from .errors import BianError, InputError, OptionError, OutputError
 from .frame import Frame
 from .media.images import is_image
+from .media.sequence import is_pattern, output_name
 from .media.video import VideoReader
 from .pipeline.plan import build_plan
 from .pipeline.runner import chain, run
@@ -58,14 +59,14 @@ def restore(input, output, *, fresh: bool = False, quiet: bool = True, on_progre
                                                   **ray_options))
     if many:
         output.mkdir(parents=True, exist_ok=True)
-        items = [restore(p, output / p.name, fresh=fresh, quiet=quiet, on_progress=on_progress, **options)
+        items = [restore(p, output / output_name(p), fresh=fresh, quiet=quiet, on_progress=on_progress, **options)
                  for p in inputs]
         return {"inputs": [str(p) for p in inputs], "output": str(output), "items": items}
     input = inputs[0]
     if input.is_dir():
         return _restore_folder(input, output, fresh, quiet, options)
     if output.is_dir():
-        output = output / input.name
+        output = output / output_name(input)
     return run(build_plan(input, output, options), fresh=fresh, quiet=quiet, on_progress=on_progress)
 
 
@@ -76,7 +77,8 @@ def preview(input, index: int = 0, **options) -> tuple[Frame, Frame]:
     encodes (with a frame-rate stage: the first output frame at or after the input frame's time).
     """
     input = Path(input)
-    scratch = Path(tempfile.gettempdir()) / ("bian-preview.png" if is_image(input) else "bian-preview.mkv")
+    scratch = Path(tempfile.gettempdir()) / ("bian-preview.png" if is_image(input) and not is_pattern(input)
+                                                  else "bian-preview.mkv")
     the_plan = build_plan(input, scratch, options)
     if the_plan.kind == "image":
         return the_plan.first_frame, next(chain(the_plan.stages, [the_plan.first_frame]))
@@ -164,13 +166,13 @@ def _restore_job(inputs: list[Path], output: Path, many: bool, fresh: bool, quie
     single = not many and not inputs[0].is_dir()
     work = []  # (input, output, folder output or None, name in the folder)
     for path in inputs:
-        base = output / path.name if many else output
+        base = output / output_name(path) if many else output
         if path.is_dir():
             work += [(item, target, base, rel) for item, target, rel in _folder_items(path, base)]
         else:
             if many:
                 output.mkdir(parents=True, exist_ok=True)
-            work.append((path, base / path.name if base.is_dir() else base, None, None))
+            work.append((path, base / output_name(path) if base.is_dir() else base, None, None))
     records = {out_dir: _read_record(out_dir, fresh) for _, _, out_dir, _ in work if out_dir is not None}
     plans, placed, results, failures = [], [], [], []
     for item, target, out_dir, rel in work:

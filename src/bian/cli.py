@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import BianError, OptionError
+from .media.sequence import output_name
 from .pipeline import plan as plan_module
 from .pipeline.options import Option
 
@@ -148,7 +149,7 @@ def _restore(args) -> dict | None:
     names = {o.name for o in plan_module.all_options()}
     options = {k: v for k, v in vars(args).items() if k in names and v is not None}
     if args.plan:
-        target = output / inputs[0].name if output.is_dir() else output
+        target = output / output_name(inputs[0]) if output.is_dir() else output
         return api.plan(inputs[0], target, **options).describe()
     summary = api.restore(inputs if len(inputs) > 1 else inputs[0], output, fresh=args.fresh, quiet=args.quiet,
                           executor=args.executor, address=args.address, task_cpus=args.task_cpus,

@@ -31,12 +31,17 @@ class Sequence:
 
     def path(self, number: int) -> Path:
         """The file of frame ``number`` (a source number, not an index)."""
-        return self.pattern.with_name(_format(self.pattern.name, number))
+        return frame_path(self.pattern, number)
 
     def demuxer_options(self, rate: Fraction) -> dict:
         """image2 options reading the frames at ``rate`` frames per second: frame i at exactly i / rate."""
         return {"pattern_type": "sequence", "start_number": str(self.first),
                 "framerate": f"{rate.numerator}/{rate.denominator}"}
+
+
+def frame_path(pattern: Path, number: int) -> Path:
+    """The file ``pattern`` names for frame ``number``."""
+    return pattern.with_name(_format(pattern.name, number))
 
 
 def _format(name: str, number: int) -> str:
@@ -77,9 +82,21 @@ def scan(pattern: Path) -> Sequence:
     if len(numbers) != last - first + 1:
         missing = next(n for n in range(first, last + 1) if n not in numbers)
         raise InputError(f"frame {missing} is missing from the numbered frames {first}–{last} "
-                         f"({last - first + 1 - len(numbers)} missing in all)", pattern.with_name(
-                             _format(pattern.name, missing)), "restore the missing files; bian does not invent frames")
+                         f"({last - first + 1 - len(numbers)} missing in all)", frame_path(pattern, missing),
+                         "restore the missing files; bian does not invent frames")
     return Sequence(pattern, first, len(numbers))
+
+
+def output_name(path: Path) -> str:
+    """The name ``path`` is written under in an output folder: its own, or for a pattern a Matroska film
+    named without the number field (``reel_%06d.dpx`` → ``reel.mkv``)."""
+    path = Path(path)
+    if not is_pattern(path):
+        return path.name
+    base = path.name[:len(path.name) - len(path.suffix)]
+    stem = "".join("%" if p == "%%" else p for p in _FIELD.split(base) if p == "%%" or not _FIELD.fullmatch(p))
+    stem = stem.strip(" ._-")
+    return (stem or path.parent.resolve().name or "film") + ".mkv"
 
 
 def stamp(path: Path) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from av.video.reformatter import Interpolation
 
 from ..errors import InputError
 from ..frame import Frame
+from .sequence import frame_path
 
 _ACCURATE = (Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
              | Interpolation.FULL_CHR_H_INP)
@@ -85,7 +86,8 @@ def _open(path: Path, image2: dict | None = None):
         try:
             return av.open(os.fspath(path), format="image2", options=image2, metadata_errors="replace")
         except av.error.FFmpegError as exc:
-            raise InputError(f"numbered frames not readable ({_reason(exc)})", path, "check the frames' format") from None
+            raise InputError(f"numbered frames not readable ({_reason(exc)})", path,
+                             "check the frames' format") from None
     if not path.exists():
         raise InputError("input not found", path, "check the path")
     if path.is_file() and path.stat().st_size == 0:
@@ -270,6 +272,10 @@ class VideoReader:
                         pending = self._convert(av_frame, time, index, tb, fallback)
                     index += 1
             except av.error.FFmpegError as exc:
+                if info.image2 is not None:  # name the file (frames are decoded and returned in order)
+                    number = int(info.image2["start_number"]) + index
+                    raise InputError(f"frame {number} of the numbered frames is unreadable ({_reason(exc)})",
+                                     frame_path(info.path, number), "re-scan or re-copy that file") from None
                 raise InputError(f"video is corrupt or truncated at frame {index} ({_reason(exc)})", info.path,
                                  "repair or re-export the file") from None
             if index == 0:
