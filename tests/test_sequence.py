@@ -167,3 +167,25 @@ def test_an_unreadable_frame_is_named(tmp_path):
     result = run_cli("restore", pattern, "-o", tmp_path / "out.mkv")
     assert result.returncode == 2 and "frame 1003 of the numbered frames is unreadable" in result.stderr
     assert "reel_001003.png" in result.stderr and not (tmp_path / "out.mkv").exists()
+
+
+def test_a_stopped_sequence_run_resumes_to_the_same_film(tmp_path):
+    pattern = png_sequence(tmp_path, n=10)
+    options = {"source_fps": "10", "segment_seconds": "0.3", "deflicker": True, "codec": "ffv1"}
+    bian.restore(pattern, tmp_path / "reference.mkv", **options)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_five(progress):
+        if progress.done >= 5:
+            raise Stop
+
+    with pytest.raises(Stop):
+        bian.restore(pattern, tmp_path / "out.mkv", on_progress=stop_after_five, **options)
+    summary = bian.restore(pattern, tmp_path / "out.mkv", **options)
+    assert summary["segments_resumed"] >= 1 and summary["frames_encoded_this_run"] < 10
+    assert summary["frames_out"] == 10
+    frames = [[f.image for f in VideoReader(probe_video(tmp_path / name)).frames()]
+              for name in ("reference.mkv", "out.mkv")]
+    assert all(np.array_equal(a, b) for a, b in zip(*frames)) and len(frames[1]) == 10
