@@ -96,7 +96,9 @@ def test_10_bit_dpx_sequence_is_read_at_16_bits(tmp_path):
     for i, code in enumerate(codes):
         picture = av.VideoFrame.from_ndarray(code << 6, format="rgb48le").reformat(format="gbrp10le")
         picture.pts = i
-        (tmp_path / f"r1_{i + 7:04d}.dpx").write_bytes(b"".join(bytes(p) for p in encoder.encode(picture)))
+        dpx = bytearray(b"".join(bytes(p) for p in encoder.encode(picture)))
+        dpx[801] = 2  # image element 1's transfer: "linear", as FFmpeg's CLI and many scanners write it
+        (tmp_path / f"r1_{i + 7:04d}.dpx").write_bytes(dpx)
     plan = build_plan(tmp_path / "r1_%04d.dpx", tmp_path / "out.mkv", {"codec": "ffv1"})
     assert plan.info.bits == 10 and plan.source.frames == 3
     frames = list(VideoReader(plan.info).frames())
@@ -105,6 +107,10 @@ def test_10_bit_dpx_sequence_is_read_at_16_bits(tmp_path):
         assert np.abs(frame.image / 65535 - code / 1023).max() < 1e-3
     bian.restore(tmp_path / "r1_%04d.dpx", tmp_path / "out.mkv", codec="ffv1")
     assert probe_video(tmp_path / "out.mkv").bits == 16
+    # DPX "linear" is written for gamma-coded pictures too; a video tagged so is brightened by colour-managed players
+    assert probe_video(tmp_path / "r1_%04d.dpx", plan.info.image2).color_trc == 8
+    bian.restore(tmp_path / "r1_%04d.dpx", tmp_path / "out.mp4")
+    assert probe_video(tmp_path / "out.mp4").color_trc == 2
 
 
 def test_missing_frame_is_named_and_nothing_is_written(tmp_path):

@@ -164,6 +164,8 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     else:  # a film scanned frame by frame states no rate: --source-fps is the rate it is read at
         info = probe_video(input_path, frames.demuxer_options(opts["source_fps"] or Fraction(24)))
         opts = {**opts, "source_fps": None}
+        if info.color_trc == 8:  # DPX "linear" (FFmpeg and scanners write it for gamma-coded pictures): on a
+            info.color_trc = 2   # video, colour-managed players would brighten it; left unspecified
     source = Source("video", info.width, info.height, info.bits, False, info.rate, info.frames, input_path)
     stages = _stages(opts, source)
     width, height = info.width, info.height
