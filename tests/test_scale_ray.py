@@ -162,6 +162,19 @@ def test_a_bad_input_fails_alone(cluster, tmp_path):
     assert not (out / "cut.mkv").exists() and not work_dir_for(out / "cut.mkv").exists()
 
 
+def test_numbered_frames_on_ray_equal_a_local_run(cluster, tmp_path):
+    """A scanned reel given as a numbered-frame pattern: the driver and the workers check the same frames."""
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=128x96:rate=18:duration=1.5", "-start_number", "101",
+           str(tmp_path / "reel_%04d.png"))
+    pattern = tmp_path / "reel_%04d.png"
+    options = CHAIN | {"source_fps": 18}
+    summary = bian.restore(pattern, tmp_path / "ray.mp4", executor="ray", address=cluster.address, **options)
+    bian.restore(pattern, tmp_path / "local.mp4", **options)
+    assert summary["frames_out"] == summary["frames_in"] == 27
+    assert frame_hashes(tmp_path / "ray.mp4") == frame_hashes(tmp_path / "local.mp4")
+    assert video_times(tmp_path / "ray.mp4") == video_times(tmp_path / "local.mp4")
+
+
 def test_without_ray_one_line_says_how_to_install(tmp_path, monkeypatch, capsys):
     src = shots_video(tmp_path / "in.mp4", seconds=0.2)
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BianError, InputError, OptionError
+from ..media import sequence
 from ..media.encode import fixed_threads
 from ..media.mux import assemble
 from ..media.video import PacketIndex, index_packets
@@ -186,10 +187,9 @@ class _Job:
         reel.last = max(0, -(-reel.index.count // seg) - 1)
         reel.todo.extend(k for k in range(reel.last + 1) if k not in reel.manifest.segments)
         self.progress.total += sum(min(seg, reel.index.count - k * seg) for k in reel.todo)
-        stat = plan.input.stat()
         reel.job = tasks.VideoJob(
             input=os.path.abspath(plan.input), output=os.path.abspath(plan.output), options=self.options,
-            stat=(stat.st_size, stat.st_mtime_ns), encoder=fixed_threads(plan.encoder), segment_frames=seg,
+            stat=sequence.stamp(plan.input), encoder=fixed_threads(plan.encoder), segment_frames=seg,
             work=os.path.abspath(reel.manifest.folder))
         reel.index_ref = self.ray.put(reel.index)
         return reel
