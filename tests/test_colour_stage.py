@@ -2,13 +2,16 @@
 automatic fallback, temporal steadiness within the determinism rule, options and bad input."""
 import json
 
+import av
 import numpy as np
 import pytest
 from film_factory import frames_of, run, scene, shifted
 from PIL import Image
 
+import bian
 from bian.colour import lab
 from bian.errors import InputError, ModelError, OptionError
+from bian.media.video import probe_video
 from bian.pipeline.runner import apply_stage
 from bian.stages import colourise as stage_module
 from bian.stages.base import Window
@@ -182,8 +185,18 @@ def test_keyframe_hints_colour_far_frames_through_the_keyframe_picture(tmp_path)
     hint.write_text(json.dumps([{"x": int(x), "y": int(y), "colour": "#2050d0", "width": 7, "frame": 0},
                                 {"x": 2, "y": 2, "colour": "#d0a040", "width": 3, "frame": 0}]))
     stage = stage_module.build({"hints": str(hint), "colour_radius": 2},
-                               type("S", (), {"kind": "video", "path": video})())[0]
+                               type("S", (), {"kind": "video", "video": probe_video(video)})())[0]
     out = run(stage, grey)
     far = lab.rgb_to_lab(out[10])[..., 1:]  # 10 frames on: beyond the ±2 window, the keyframe still reaches
     assert far[y, int(x - 15)][1] < -12      # the hinted content, moved 15 px left, is still blue
     assert np.abs(far).mean() > 3
+
+    # the same film scanned as numbered frames: the keyframe is read through the plan's own probe
+    for i, picture in enumerate(grey):
+        _save(tmp_path, f"scan_{i + 101:04d}.png", picture)
+    bian.restore(tmp_path / "scan_%04d.png", tmp_path / "scan.mkv", hints=str(hint), colour_radius=2,
+                 source_fps=25, codec="ffv1")
+    with av.open(str(tmp_path / "scan.mkv")) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == len(grey)
+    assert lab.rgb_to_lab(frames[10].astype(np.float32) / 255)[y, int(x - 15), 2] < -12

@@ -70,8 +70,8 @@ class Source:
     grey: bool
     rate: Fraction | None
     frames: int
-    path: Path | None = None
-    """The input file (a stage may read a few of its frames up front, e.g. hint keyframes)."""
+    video: VideoInfo | None = None
+    """The input video as probed (a stage may read a few of its frames up front, e.g. hint keyframes)."""
 
 
 @dataclass
@@ -151,7 +151,7 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
         if not image_io.is_image(output):
             raise OptionError("an image input needs an image output", output,
                               "use .png, .jpg, .tif, .webp, .bmp, .jp2 or .avif")
-        source = Source("image", info.width, info.height, info.bits, info.grey, None, 1, input_path)
+        source = Source("image", info.width, info.height, info.bits, info.grey, None, 1)
         plan = Plan(input_path, output, "image", _stages(opts, source), source, info)
         plan.first_frame = frame  # decoded once while probing; the runner uses it
         return plan
@@ -166,7 +166,7 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
         opts = {**opts, "source_fps": None}
         if info.color_trc == 8:  # DPX "linear" (FFmpeg and scanners write it for gamma-coded pictures): on a
             info.color_trc = 2   # video, colour-managed players would brighten it; left unspecified
-    source = Source("video", info.width, info.height, info.bits, False, info.rate, info.frames, input_path)
+    source = Source("video", info.width, info.height, info.bits, False, info.rate, info.frames, info)
     stages = _stages(opts, source)
     width, height = info.width, info.height
     time_base, rate = info.time_base, info.rate

@@ -22,12 +22,16 @@ import re
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError, ModelError, OptionError
 from ..pipeline.options import Option, boolean, int_range, text
 from .base import Stage, Window
+
+if TYPE_CHECKING:
+    from ..media.video import VideoInfo
 
 WORK_SIZE = 256
 """Long side, in pixels, at which chroma is estimated, matched, propagated and fused."""
@@ -117,7 +121,7 @@ def build(opts: dict, source) -> list:
                       saturation=opts.get("saturation", 1.0), render_size=opts.get("render_size", 512),
                       radius=opts.get("colour_radius", 12) if source.kind == "video" else 0,
                       device=opts.get("device", "auto"), precision=opts.get("precision", "auto"),
-                      video=getattr(source, "path", None) if source.kind == "video" else None)]
+                      video=getattr(source, "video", None))]
 
 
 class _PairCache:
@@ -147,7 +151,7 @@ class Colourise(Stage):
 
     def __init__(self, references=(), hints: str | Path | None = None, model: str = "auto",
                  saturation: float = 1.0, render_size: int = 512, radius: int = 12, device: str = "auto",
-                 precision: str = "auto", video: str | Path | None = None):
+                 precision: str = "auto", video: VideoInfo | None = None):
         from ..colour import auto, hints as hint_io, reference
         from ..colour.lab import rgb_to_lab
         from ..temporal.framecache import PerFrame
@@ -182,7 +186,7 @@ class Colourise(Stage):
         self._keyframe = [None] * len(labs)
         """Per reference: the source frame it was made from (a keyframe coloured by hints), else None."""
         if self.hints is not None and video is not None and self.radius:
-            for index, lab in _keyframe_references(Path(video), self.hints):
+            for index, lab in _keyframe_references(video, self.hints):
                 labs.append(lab)
                 self._pinned.append(False)
                 self._keyframe.append(index)
@@ -328,14 +332,14 @@ class Colourise(Stage):
         self._model = None
 
 
-def _keyframe_references(video: Path, hints) -> list[tuple[int, np.ndarray]]:
+def _keyframe_references(video: VideoInfo, hints) -> list[tuple[int, np.ndarray]]:
     """Each video frame that carries hints, coloured by them (Lab at working size): it then serves as
     a reference for the frames of its shot that are too far away for the hints to reach along flow."""
     from ..colour import hints as hint_io
     from ..colour.lab import merge, rgb_to_lab
-    from ..media.video import VideoReader, probe_video
+    from ..media.video import VideoReader
 
-    reader = VideoReader(probe_video(video))
+    reader = VideoReader(video)
     out = []
     for index in hints.frames():
         for frame in reader.frames(index, index + 1):
