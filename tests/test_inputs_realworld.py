@@ -375,3 +375,20 @@ def test_sixteen_bit_grey_film_stays_grey_in_ten_bits(tmp_path):
         assert c.streams.video[0].codec_context.pix_fmt == "yuv420p10le"
     rgb = np.stack(frames)
     assert np.abs(rgb[..., 0] - rgb[..., 1]).mean() < 0.1 and np.abs(rgb[..., 2] - rgb[..., 1]).mean() < 0.1
+
+
+def test_a_capture_that_changes_picture_size_is_refused_naming_the_frame(tmp_path):
+    """Broadcast captures switch format mid-stream (two MPEG-TS programmes one after the other)."""
+    parts = []
+    for name, size in (("a.ts", "160x96"), ("b.ts", "128x96")):
+        ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration=0.4", "-c:v", "libx264",
+               str(tmp_path / name))
+        parts.append((tmp_path / name).read_bytes())
+    src = tmp_path / "capture.ts"
+    src.write_bytes(b"".join(parts))
+    done = subprocess.run([sys.executable, "-m", "bian.cli", "restore", str(src), "-o", str(tmp_path / "out.mp4")],
+                          capture_output=True, text=True)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr
+    assert "the picture size changes at frame 10 (128×96, the first is 160×96)" in lines[0]
+    assert not list(tmp_path.glob("out*"))

@@ -175,6 +175,16 @@ def test_an_unreadable_frame_is_named(tmp_path):
     assert "reel_001003.png" in result.stderr and not (tmp_path / "out.mkv").exists()
 
 
+def test_a_frame_of_another_size_is_named(tmp_path):
+    pattern = png_sequence(tmp_path, n=6)
+    Image.new("RGB", (60, 40)).save(tmp_path / "reel_001004.png")  # one frame re-scanned at another size
+    result = run_cli("restore", pattern, "-o", tmp_path / "out.mkv", "--deflicker")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr
+    assert "frame 1004 of the numbered frames is 60×40, the first is 56×40" in lines[0]
+    assert "reel_001004.png" in lines[0] and not list(tmp_path.glob("out*"))
+
+
 def test_a_stopped_sequence_run_resumes_to_the_same_film(tmp_path):
     pattern = png_sequence(tmp_path, n=10)
     options = {"source_fps": "10", "segment_seconds": "0.3", "deflicker": True, "codec": "ffv1"}

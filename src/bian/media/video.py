@@ -236,6 +236,7 @@ class VideoReader:
         info = self.info
         tb = info.time_base
         fallback = Fraction(1, 25) if not info.rate else 1 / info.rate
+        size = (info.height, info.width) if info.rotation in (90, 270) else (info.width, info.height)
         with info.open() as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
@@ -269,6 +270,8 @@ class VideoReader:
                     if stop is not None and index >= stop:
                         return
                     if index >= start:
+                        if (av_frame.width, av_frame.height) != size:
+                            raise self._resized(av_frame, index, size)
                         pending = self._convert(av_frame, time, index, tb, fallback)
                     index += 1
             except av.error.FFmpegError as exc:
@@ -284,6 +287,17 @@ class VideoReader:
                             last_time + (pending.duration if pending is not None else fallback))
             if pending is not None:
                 yield pending
+
+    def _resized(self, av_frame, index: int, size: tuple[int, int]) -> InputError:
+        """The error for a picture whose size is not the stream's first (a broadcast capture that switches
+        format, a scanned reel with one frame re-scanned at another size)."""
+        what = f"{av_frame.width}×{av_frame.height}, the first is {size[0]}×{size[1]}"
+        if self.info.image2 is not None:
+            number = int(self.info.image2["start_number"]) + index
+            return InputError(f"frame {number} of the numbered frames is {what}", frame_path(self.info.path, number),
+                              "scan or scale every frame of the reel to one size")
+        return InputError(f"the picture size changes at frame {index} ({what})", self.info.path,
+                          "cut the video where the size changes, or scale it to one size (ffmpeg -vf scale)")
 
     def _convert(self, av_frame, time, index, tb, fallback) -> Frame:
         duration = av_frame.duration * tb if av_frame.duration else fallback

@@ -40,7 +40,8 @@ OPTIONS = [
     Option("slowmo", rational("slowmo"), None, "slow motion: play the picture N times slower (2 = half speed) "
            "at the output rate", metavar="N"),
     Option("source_fps", rational("source_fps"), None, "the film's true frame rate (16–18 for hand-cranked "
-           "silent film): play it at that speed, then interpolate to the output rate", metavar="RATE"),
+           "silent film): play it at that speed, then interpolate to the output rate; numbered frames are read at "
+           "it (default 24)", metavar="RATE"),
     Option("interpolator", choice("interpolator", ("flow", "rife")), "flow", "how in-between frames are made: "
            "flow (optical flow, no model) or rife (RIFE v4 network, needs its flownet.pkl)",
            choices=("flow", "rife")),
