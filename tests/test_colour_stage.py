@@ -9,7 +9,7 @@ from film_factory import frames_of, run, scene, shifted
 from PIL import Image
 
 import bian
-from bian.colour import lab
+from bian.colour import auto, lab
 from bian.errors import InputError, ModelError, OptionError
 from bian.media.video import probe_video
 from bian.pipeline.runner import apply_stage
@@ -122,6 +122,36 @@ def test_automatic_without_weights_takes_the_offline_fallback_and_says_so(tmp_pa
         stage_module.build({"colorize": True, "colour_model": "ddcolor-paper-tiny"},
                            type("S", (), {"kind": "image"})())
     assert "\n" not in err.value.line() and "BIAN_ALLOW_DOWNLOAD" in err.value.line()
+
+
+def test_offline_fallback_paints_no_colour_islands(tmp_path, monkeypatch):
+    """The fallback's colour follows luminance only: no region of a textured picture gets a colour of
+    its own, neighbouring blocks never jump in colour, the luminance is kept, and a film's frames get
+    the same colour where they hold the same picture."""
+    monkeypatch.setenv("BIAN_MODEL_DIR", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    picture = scene(128, 160, seed=9)
+    out = run(Colourise(model="auto", radius=0), picture[None])[0]
+    L, ab = lab.luminance(picture), lab.rgb_to_lab(out)[..., 1:]
+    assert np.abs(lab.luminance(out) - L).max() < 0.6
+    chroma = np.hypot(ab[..., 0], ab[..., 1])
+    assert 3 < chroma.mean() and chroma.max() < 1.2 * auto.TONE_CHROMA  # some colour, muted
+    # pixels of equal luminance get equal colour wherever they are (no blotches)
+    band = np.round(L).astype(int)
+    for level in np.unique(band)[::5]:
+        where = band == level
+        if where.sum() > 20:
+            assert ab[where].std(axis=0).max() < 1.5
+    # 16-px block means: chroma changes between neighbours no faster than the luminance does
+    blocks = lambda x: x.reshape(8, 16, 10, 16, -1).mean(axis=(1, 3))
+    bl, bab = blocks(L[..., None])[..., 0], blocks(ab)
+    for axis in (0, 1):
+        jump = np.linalg.norm(np.diff(bab, axis=axis), axis=-1)
+        assert np.all(jump <= 0.5 * np.abs(np.diff(bl, axis=axis)) + 1.0)
+    # a film: frames holding the same picture get the same colour, whatever their neighbours
+    film = np.stack([picture, picture, scene(128, 160, seed=10), picture])
+    frames = run(Colourise(model="auto", radius=2), film)
+    assert np.abs(lab.rgb_to_lab(frames[1])[..., 1:] - ab).max() < 1.0
 
 
 def test_output_for_a_frame_depends_only_on_its_window(tmp_path):

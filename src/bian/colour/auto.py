@@ -4,10 +4,13 @@ DDColor sees the grey picture at a square render size (a multiple of 32; 512 as 
 pipeline) and predicts Lab chroma there; the chroma is resized back and put under the full-resolution
 luminance like every other path.
 
-Without weights the automatic path falls back to example-based colouring (reference transfer from a
-small library of colour photographs that ship inside scikit-image, a dependency: a portrait, a cat,
-coffee, a rocket under sky and trees, a motorcycle in a garage). It is a crude prior, reported as such
-in docs/BENCHMARKS.md; references or hints from the user are far better.
+Without weights the automatic path falls back to a toning learnt from a small library of colour
+photographs that ship inside scikit-image, a dependency (a portrait, a cat, coffee, a rocket under sky
+and trees, a motorcycle in a garage): their mean chroma per luminance band, muted (:func:`toning_table`),
+gives every pixel a colour that depends on its luminance only, a hand-tinted look. Five photographs
+cannot say what colour an unknown wall is; matching the picture against them densely painted wrong
+colours in blotches that changed from region to region and frame to frame, and scored below the grey
+picture (docs/BENCHMARKS.md). References or hints from the user are far better.
 """
 from __future__ import annotations
 
@@ -124,3 +127,35 @@ def example_library() -> list[np.ndarray]:
         raise BianError("no example photographs found for the automatic fallback", folder,
                         "reinstall scikit-image, or give --reference images or --hints")
     return found
+
+
+TONE_BINS = 10
+"""Luminance bins (10 L units each) of the fallback's toning table."""
+TONE_CHROMA = 12.0
+"""Most chroma (Lab units) the toning gives: a muted, hand-tinted look, not full-strength guesses."""
+
+
+def toning_table(labs: list[np.ndarray]) -> np.ndarray:
+    """The fallback's toning: mean chroma per luminance bin over example pictures (H×W×3 Lab each),
+    every picture counting alike in each bin it covers, each bin's chroma then limited softly to
+    TONE_CHROMA. TONE_BINS×2 float32; bin k holds L in [10k, 10k + 10)."""
+    sums = np.zeros((TONE_BINS, 2))
+    counts = np.zeros(TONE_BINS)
+    for lab in labs:
+        bins = np.clip((lab[..., 0] / (100 / TONE_BINS)).astype(int), 0, TONE_BINS - 1).ravel()
+        n = np.bincount(bins, minlength=TONE_BINS)
+        have = n > 0
+        for c in (0, 1):
+            total = np.bincount(bins, lab[..., 1 + c].ravel(), minlength=TONE_BINS)
+            sums[have, c] += total[have] / n[have]
+        counts += have
+    mean = sums / np.maximum(counts, 1)[:, None]
+    size = np.maximum(np.hypot(mean[:, 0], mean[:, 1]), 1e-6)[:, None]
+    return (mean * TONE_CHROMA * np.tanh(size / TONE_CHROMA) / size).astype(np.float32)
+
+
+def tone(L: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Chroma (h×w×2 float32) for luminance ``L`` (h×w, [0, 100]) read off a toning table, linear
+    between bin centres."""
+    centres = (np.arange(len(table)) + 0.5) * (100 / len(table))
+    return np.dstack([np.interp(L, centres, table[:, c]) for c in (0, 1)]).astype(np.float32)

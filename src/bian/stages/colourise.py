@@ -42,8 +42,6 @@ KEEP_RATIO = 1.25
 HINT_REACH = 20.0
 """Where hints and another source meet, a hint's share is exp(−d / HINT_REACH), d being the geodesic
 distance to it (luminance steps crossed plus 0.05 per pixel at working size)."""
-FALLBACK_STRENGTH = 0.5
-"""The example-based automatic fallback is a crude prior: its chroma is applied at half strength."""
 HINT_WEIGHT = 4.0
 """A frame with its own hints counts this much more than other frames when chroma is averaged over time."""
 
@@ -180,7 +178,7 @@ class Colourise(Stage):
                     raise
                 self.note = f"{missing.line()}; used the offline example-based fallback instead"
                 self.fallback = True
-                labs = auto.example_library()
+                self._tones = auto.toning_table(auto.example_library())
                 self.specs = []
         self._pinned = [s.pinned for s in self.specs] + [False] * (len(labs) - len(self.specs))
         self._keyframe = [None] * len(labs)
@@ -278,10 +276,10 @@ class Colourise(Stage):
         if chosen:
             ab, confidence = reference.transfer(L, [self._refs[k] for k in chosen])
             base, weight = propagate.solve(L, ab, confidence * 100.0, refine=True), 1.0
-            if self.fallback:
-                base *= FALLBACK_STRENGTH
         elif self.model_path is not None:
             base, weight = auto.predict(self.model, L_full, self.render_size, L.shape), 1.0
+        elif self.fallback:
+            base, weight = auto.tone(L, self._tones), 1.0
         if self.hints is not None and self._has_hints(frame.index):
             rgb, mask = self.hints.rasterise(self._hint_frame(frame.index), L.shape, L_full.shape)
             ab, distance = hint_io.blend(L, rgb, mask)
