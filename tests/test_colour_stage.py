@@ -124,6 +124,22 @@ def test_automatic_without_weights_takes_the_offline_fallback_and_says_so(tmp_pa
     assert "\n" not in err.value.line() and "BIAN_ALLOW_DOWNLOAD" in err.value.line()
 
 
+def test_toning_table_is_the_examples_mean_chroma_per_band_muted():
+    # a big picture, blue at L 25, and a small one, red at L 25 and yellow at L 75: each counts alike
+    big = np.zeros((40, 40, 3), np.float32)
+    big[..., 0], big[..., 2] = 25, -4
+    small = np.zeros((4, 8, 3), np.float32)
+    small[:, :4] = (25, 6, 0)
+    small[:, 4:] = (75, 0, 40)
+    table = auto.toning_table([big, small])
+    assert np.allclose(table[2], (3, -2), atol=0.2)  # mean of (0, -4) and (6, 0), hardly limited
+    assert np.allclose(table[7], (0, auto.TONE_CHROMA * np.tanh(40 / auto.TONE_CHROMA)), atol=1e-3)
+    assert not table[[0, 1, 3, 4, 5, 6, 8, 9]].any()  # bands no example covers stay neutral
+    ab = auto.tone(np.array([[25.0, 50.0, 75.0]]), table)
+    assert np.allclose(ab[0, 0], table[2]) and np.allclose(ab[0, 2], table[7])
+    assert np.allclose(ab[0, 1], (table[4] + table[5]) / 2)
+
+
 def test_offline_fallback_paints_no_colour_islands(tmp_path, monkeypatch):
     """The fallback's colour follows luminance only: no region of a textured picture gets a colour of
     its own, neighbouring blocks never jump in colour, the luminance is kept, and a film's frames get
