@@ -170,6 +170,23 @@ def test_offline_fallback_paints_no_colour_islands(tmp_path, monkeypatch):
     assert np.abs(lab.rgb_to_lab(frames[1])[..., 1:] - ab).max() < 1.0
 
 
+def test_offline_fallback_gives_a_found_face_a_skin_tone(shared, tmp_path, monkeypatch):
+    monkeypatch.setenv("BIAN_MODEL_DIR", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with Image.open(shared / "data" / "faces" / "Blake_Lively.jpg") as img:
+        grey = np.asarray(img.convert("L").resize((256, 256 * img.height // img.width)), np.float32) / 255
+    L = lab.luminance(grey)
+    stage = Colourise(model="auto", radius=0)
+    ab = auto.fallback_chroma(L, stage._tones)
+    toned = auto.tone(L, stage._tones)
+    moved = np.linalg.norm(ab - toned, axis=2) > 1
+    assert 0.02 < moved.mean() < 0.5  # a face-sized region, not the picture
+    near = lambda x: np.linalg.norm(x[moved] - np.float32(auto.SKIN), axis=1).mean()
+    assert near(ab) < 0.5 * near(toned)
+    out = run(stage, np.repeat(grey[..., None], 3, axis=2)[None])[0]
+    assert np.abs(lab.luminance(out) - L).max() < 0.6
+
+
 def test_output_for_a_frame_depends_only_on_its_window(tmp_path):
     grey, truth = _pan(7, 10)
     ref = _save(tmp_path, "r.png", truth[0])

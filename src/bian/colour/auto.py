@@ -7,8 +7,9 @@ luminance like every other path.
 Without weights the automatic path falls back to a toning learnt from a small library of colour
 photographs that ship inside scikit-image, a dependency (a portrait, a cat, coffee, a rocket under sky
 and trees, a motorcycle in a garage): their mean chroma per luminance band, muted (:func:`toning_table`),
-gives every pixel a colour that depends on its luminance only, a hand-tinted look. Five photographs
-cannot say what colour an unknown wall is; matching the picture against them densely painted wrong
+gives every pixel a colour that depends on its luminance only, a hand-tinted look, and faces found by
+bian's face detector get a skin tone (:func:`fallback_chroma`). Five photographs cannot say what
+colour an unknown wall is; matching the picture against them densely painted wrong
 colours in blotches that changed from region to region and frame to frame, and scored below the grey
 picture (docs/BENCHMARKS.md). References or hints from the user are far better.
 """
@@ -156,6 +157,30 @@ def toning_table(labs: list[np.ndarray]) -> np.ndarray:
 
 def tone(L: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Chroma (h×w×2 float32) for luminance ``L`` (h×w, [0, 100]) read off a toning table, linear
-    between bin centres."""
-    centres = (np.arange(len(table)) + 0.5) * (100 / len(table))
-    return np.dstack([np.interp(L, centres, table[:, c]) for c in (0, 1)]).astype(np.float32)
+    between bin centres and fading to neutral at L 0 and 100 (black and paper white hold no colour)."""
+    levels = np.concatenate([[0.0], (np.arange(len(table)) + 0.5) * (100 / len(table)), [100.0]])
+    ends = np.zeros((1, 2), np.float32)
+    values = np.concatenate([ends, table, ends])
+    return np.dstack([np.interp(L, levels, values[:, c]) for c in (0, 1)]).astype(np.float32)
+
+
+SKIN = (9.3, 17.4)
+"""Skin chroma (a, b): the median over the face of scikit-image's astronaut example (its L ≈ 75)."""
+
+
+def fallback_chroma(L: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The offline fallback's chroma (h×w×2 float32) for luminance ``L`` (h×w, [0, 100]): the toning
+    (:func:`tone`), and :data:`SKIN` on an ellipse with soft edges over each face that bian's face
+    detector finds (a face colour is the one guess that five examples can make safely)."""
+    from ..faces.detect import detect_faces
+
+    ab = tone(L, table)
+    mask = np.zeros(L.shape, np.float32)
+    for face in detect_faces(L / 100.0, landmarks=None):
+        x0, y0, x1, y1 = (float(v) for v in face.box)
+        r = (x1 - x0) / 2
+        one = np.zeros(L.shape, np.float32)
+        cv2.ellipse(one, (round((x0 + x1) / 2), round((y0 + y1) / 2 + 0.1 * r)), (round(0.8 * r), round(1.1 * r)),
+                    0, 0, 360, 1.0, -1)
+        np.maximum(mask, cv2.GaussianBlur(one, (0, 0), max(1.0, 0.25 * r)), out=mask)
+    return ab + mask[..., None] * (np.float32(SKIN) - ab)

@@ -279,7 +279,7 @@ class Colourise(Stage):
         elif self.model_path is not None:
             base, weight = auto.predict(self.model, L_full, self.render_size, L.shape), 1.0
         elif self.fallback:
-            base, weight = auto.tone(L, self._tones), 1.0
+            base, weight = auto.fallback_chroma(L, self._tones), 1.0
         if self.hints is not None and self._has_hints(frame.index):
             rgb, mask = self.hints.rasterise(self._hint_frame(frame.index), L.shape, L_full.shape)
             ab, distance = hint_io.blend(L, rgb, mask)
