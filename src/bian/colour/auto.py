@@ -9,9 +9,9 @@ photographs that ship inside scikit-image, a dependency (a portrait, a cat, coff
 and trees, a motorcycle in a garage): their mean chroma per luminance band, muted (:func:`toning_table`),
 gives every pixel a colour that depends on its luminance only, a hand-tinted look, and faces found by
 bian's face detector get a skin tone (:func:`fallback_chroma`). Five photographs cannot say what
-colour an unknown wall is; matching the picture against them densely painted wrong
-colours in blotches that changed from region to region and frame to frame, and scored below the grey
-picture (docs/BENCHMARKS.md). References or hints from the user are far better.
+colour an unknown wall is; matching the picture against them densely painted wrong colours in blotches
+that changed from region to region and frame to frame, and scored below the grey picture
+(docs/BENCHMARKS.md). References or hints from the user are far better.
 """
 from __future__ import annotations
 
