@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import bian
-from bian.errors import InputError
+from bian.errors import InputError, OptionError
 from bian.media import sequence
 from bian.media.video import VideoReader, probe_video
 from bian.pipeline.plan import build_plan
@@ -133,11 +133,130 @@ def test_pattern_matching_nothing_is_one_clear_line(tmp_path):
     assert not list(tmp_path.glob("out*"))
 
 
-def test_sequence_output_is_refused_with_advice(tmp_path):
+def read_frames(pattern):
+    """The pictures of the numbered files ``pattern`` names, in order, and the numbers found."""
+    found = sequence.scan(pattern)
+    numbers = list(range(found.first, found.first + found.count))
+    return [cv2.imread(str(found.path(n)), cv2.IMREAD_UNCHANGED)[..., ::-1] for n in numbers], numbers
+
+
+def test_png_pattern_to_tiff_pattern_keeps_count_numbers_and_pixels(tmp_path):
+    pattern = png_sequence(tmp_path, n=7)
+    (tmp_path / "out").mkdir()
+    summary = bian.restore(pattern, tmp_path / "out" / "graded_%06d.tif", source_fps="10", segment_seconds="0.3")
+    assert summary["frames_out"] == 7 and summary["segments"] == 3
+    written, numbers = read_frames(tmp_path / "out" / "graded_%06d.tif")
+    source, _ = read_frames(pattern)
+    assert numbers == list(range(1001, 1008)) and all(w.dtype == np.uint8 for w in written)
+    assert all(np.array_equal(w, s) for w, s in zip(written, source))  # no stage: the input itself
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"graded_{n:06d}.tif" for n in numbers]
+
+    # with a stage: the frames a lossless video of the same restore holds
+    bian.restore(pattern, tmp_path / "out" / "dust_%06d.tif", source_fps="10", dust=True, deflicker=True)
+    bian.restore(pattern, tmp_path / "lossless.mkv", source_fps="10", dust=True, deflicker=True, codec="ffv1")
+    video = [f.image for f in VideoReader(probe_video(tmp_path / "lossless.mkv")).frames()]
+    written, _ = read_frames(tmp_path / "out" / "dust_%06d.tif")
+    assert len(written) == len(video) == 7 and not all(np.array_equal(w, s) for w, s in zip(written, source))
+    assert all(np.array_equal(w, v) for w, v in zip(written, video))
+
+
+def test_16_bit_scans_stay_16_bit_as_tiff_png_and_dpx_frames(tmp_path):
+    rng = np.random.default_rng(4)
+    scans = [rng.integers(0, 65536, (32, 48, 3), dtype=np.uint16) for _ in range(3)]
+    for i, rgb in enumerate(scans):
+        assert cv2.imwrite(str(tmp_path / f"scan{i + 5:d}.tif"), rgb[..., ::-1])
+    for name in ("tif_%03d.tif", "png_%03d.png"):
+        summary = bian.restore(tmp_path / "scan%d.tif", tmp_path / name, source_fps="16")
+        assert summary["encoder"]["pix_fmt"] == "rgb48le"
+        written, numbers = read_frames(tmp_path / name)
+        assert numbers == [5, 6, 7] and all(w.dtype == np.uint16 for w in written)
+        assert all(np.array_equal(w, s) for w, s in zip(written, scans))
+    if "dpx" not in av.codecs_available:
+        pytest.skip("this FFmpeg build has no DPX encoder")
+    bian.restore(tmp_path / "scan%d.tif", tmp_path / "dpx_%04d.dpx", source_fps="16")
+    plan = build_plan(tmp_path / "dpx_%04d.dpx", tmp_path / "check.mkv", {})
+    assert plan.info.bits == 16 and [p.name for p in sorted(tmp_path.glob("dpx_*"))] == [
+        "dpx_0005.dpx", "dpx_0006.dpx", "dpx_0007.dpx"]
+    decoded = [f.image for f in VideoReader(plan.info).frames()]
+    assert all(np.array_equal(d, s) for d, s in zip(decoded, scans)) and len(decoded) == 3
+
+
+def test_8_bit_film_as_dpx_frames_is_10_bit(tmp_path):
+    if "dpx" not in av.codecs_available:
+        pytest.skip("this FFmpeg build has no DPX encoder")
+    pattern = png_sequence(tmp_path, n=3)
+    bian.restore(pattern, tmp_path / "r_%06d.dpx", source_fps="24")
+    plan = build_plan(tmp_path / "r_%06d.dpx", tmp_path / "check.mkv", {})
+    assert plan.info.bits == 10 and sequence.scan(tmp_path / "r_%06d.dpx").first == 1001
+    source, _ = read_frames(pattern)
+    for frame, s in zip(VideoReader(plan.info).frames(), source):
+        assert np.abs(frame.image / 65535 - s / 255).max() < 1e-3  # 8-bit values kept within a 10-bit step
+
+
+def test_video_to_png_frames_numbered_from_zero(tmp_path):
+    bian.restore(png_sequence(tmp_path, n=5), tmp_path / "film.mkv", source_fps="25", codec="ffv1")
+    summary = bian.restore(tmp_path / "film.mkv", tmp_path / "f_%04d.png")
+    assert summary["frames_out"] == 5
+    written, numbers = read_frames(tmp_path / "f_%04d.png")
+    assert numbers == [0, 1, 2, 3, 4]
+    video = [f.image for f in VideoReader(probe_video(tmp_path / "film.mkv")).frames()]
+    assert all(np.array_equal(w, v) for w, v in zip(written, video))
+
+
+def test_a_stopped_run_to_frames_writes_no_final_name_and_resumes(tmp_path):
+    pattern = png_sequence(tmp_path, n=10)
+    options = {"source_fps": "10", "segment_seconds": "0.3", "deflicker": True}
+    bian.restore(pattern, tmp_path / "ref_%06d.tif", **options)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_five(progress):
+        if progress.done >= 5:
+            raise Stop
+
+    with pytest.raises(Stop):
+        bian.restore(pattern, tmp_path / "out_%06d.tif", on_progress=stop_after_five, **options)
+    assert sequence.numbers_on_disk(tmp_path / "out_%06d.tif") == set()
+    assert (tmp_path / ".out_%06d.tif.bian-work").is_dir()
+    summary = bian.restore(pattern, tmp_path / "out_%06d.tif", **options)
+    assert summary["segments_resumed"] >= 1 and summary["frames_encoded_this_run"] < 10
+    (ref, ref_numbers), (out, numbers) = read_frames(tmp_path / "ref_%06d.tif"), read_frames(tmp_path / "out_%06d.tif")
+    assert numbers == ref_numbers == list(range(1001, 1011))
+    assert all(np.array_equal(a, b) for a, b in zip(ref, out))
+    assert not (tmp_path / ".out_%06d.tif.bian-work").exists()
+
+
+def test_frames_already_in_the_output_folder_are_refused_before_anything_is_written(tmp_path):
+    pattern = png_sequence(tmp_path, n=4)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "reel_000007.tif").write_bytes(b"a frame graded last week")
+    result = run_cli("restore", pattern, "-o", tmp_path / "out" / "reel_%06d.tif", "--dust")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1 and "Traceback" not in result.stderr
+    assert "the output folder already holds frames of this pattern" in lines[0]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["reel_000007.tif"]
+    assert (tmp_path / "out" / "reel_000007.tif").read_bytes() == b"a frame graded last week"
+
+
+def test_double_rate_gives_twice_the_frames(tmp_path):
+    pattern = png_sequence(tmp_path, n=6)
+    summary = bian.restore(pattern, tmp_path / "x_%06d.png", source_fps="25", fps="50")
+    assert summary["frames_in"] == 6 and summary["frames_out"] == 12
+    assert sequence.scan(tmp_path / "x_%06d.png").count == 12 and sequence.scan(tmp_path / "x_%06d.png").first == 1001
+
+
+def test_frames_output_refusals_are_clear(tmp_path):
     pattern = png_sequence(tmp_path, n=2)
-    result = run_cli("restore", pattern, "-o", tmp_path / "out_%06d.tif")
-    assert result.returncode == 3 and "image-sequence output is not supported yet" in result.stderr
-    assert "--codec ffv1" in result.stderr
+    cases = [((pattern, tmp_path / "o_%06d.tif"), {"executor": "ray"}, "--executor ray writes video files"),
+             (([pattern, pattern], tmp_path / "o_%06d.tif"), {}, "from one film, not from several inputs"),
+             ((tmp_path / "reel_001001.png", tmp_path / "o_%06d.tif"), {}, "not from one image"),
+             ((pattern, tmp_path / "o_%06d.exr"), {}, "unsupported extension '.exr' for numbered frames"),
+             ((pattern, tmp_path / "o_%06d.tif"), {"crf": "18"}, "--crf applies to h264 and h265 video")]
+    for args, options, message in cases:
+        with pytest.raises(OptionError, match=message):
+            bian.restore(*args, **options)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reel_001001.png", "reel_001002.png"]
 
 
 def test_scan_takes_only_names_the_pattern_writes(tmp_path):

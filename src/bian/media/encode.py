@@ -2,13 +2,15 @@
 
 Each segment is encoded by a fresh encoder into its own file in the output's container format, so a
 segment is a closed unit (starts on a keyframe, same stream parameters as its siblings) and the final
-file is a lossless remux of the segments (see :mod:`bian.media.mux`).
+file is a lossless remux of the segments (see :mod:`bian.media.mux`). For numbered image files
+(``reel_%06d.tif``) a segment is a folder of its frames, renamed into place once all are done.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
 import os
+import shutil
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +21,7 @@ from av.video.frame import PictureType
 
 from ..errors import OptionError, OutputError
 from ..frame import Frame, quantise
+from . import images
 from .mux import KEEP_TIMESTAMPS
 from .video import conversion
 
@@ -33,7 +36,7 @@ class EncoderSettings:
     codec: str
     """h264 | h265 | ffv1 | prores"""
     container: str
-    """FFmpeg muxer name (mp4, mov, matroska)."""
+    """FFmpeg muxer name (mp4, mov, matroska), or ``frames`` for numbered image files."""
     pix_fmt: str
     crf: int | None
     preset: str | None
@@ -53,7 +56,7 @@ class EncoderSettings:
 
     @property
     def high_bit(self) -> bool:
-        return "10" in self.pix_fmt or "16" in self.pix_fmt
+        return any(depth in self.pix_fmt for depth in ("10", "16", "48"))
 
     def describe(self) -> dict:
         described = {"codec": self.codec, "pix_fmt": self.pix_fmt, "crf": self.crf, "preset": self.preset,
@@ -113,6 +116,92 @@ def choose_settings(codec: str, crf: int | None, preset: str | None, output: Pat
                                colorspace=space, color_range=value_range, color_primaries=primaries,
                                color_trc=trc, sample_aspect=sample_aspect)
     return settings, notes
+
+
+def frame_settings(output: Path, width: int, height: int, bits: int, time_base: Fraction,
+                   rate: Fraction | None) -> tuple[EncoderSettings, list[str]]:
+    """Settings for writing the output as numbered image files, the format named by ``output``'s extension:
+    16 bits per channel for a source of more than 8 where the format holds them (TIFF, PNG); DPX at 10 bits
+    (what grading expects), 16 for a source of more than 10."""
+    suffix = output.suffix.lower()
+    notes = []
+    if suffix == ".dpx":
+        try:
+            av.Codec("dpx", "w")
+        except (av.error.FFmpegError, ValueError):
+            raise OptionError("this FFmpeg build has no DPX encoder", output, "write .tif frames instead") from None
+        codec, pix_fmt = "dpx", "rgb48le" if bits > 10 else "gbrp10le"
+    elif suffix in images.FORMATS:
+        fmt = images.FORMATS[suffix]
+        deep = bits > 8 and fmt in images.SIXTEEN_BIT
+        if bits > 8 and not deep:
+            notes.append(f"bian writes {fmt} with 8 bits per channel: the {bits}-bit source was written as 8-bit "
+                         "(use .tif, .png or .dpx to keep its depth)")
+        codec, pix_fmt = fmt.lower(), "rgb48le" if deep else "rgb24"
+    else:
+        raise OptionError(f"unsupported extension '{output.suffix}' for numbered frames", output,
+                          "use .tif, .png or .dpx")
+    return EncoderSettings(codec=codec, container="frames", pix_fmt=pix_fmt, crf=None, preset=None, width=width,
+                           height=height, time_base=time_base, rate=rate, colorspace=0, color_range=2,
+                           color_primaries=0, color_trc=0), notes
+
+
+def open_writer(settings: EncoderSettings, path: Path):
+    """The writer of one segment: a video file, or a folder of numbered frames."""
+    return (FrameWriter if settings.container == "frames" else SegmentWriter)(settings, path)
+
+
+class FrameWriter:
+    """Writes a segment's frames as image files into a folder (``000000.tif``, ``000001.tif`` …), built
+    under a temporary name and renamed on close, as :class:`SegmentWriter` does with its file."""
+
+    def __init__(self, settings: EncoderSettings, path: Path):
+        self.settings = settings
+        self.path = path
+        self.partial = path.with_name(path.stem + ".partial" + path.suffix)
+        self.frames = 0
+        shutil.rmtree(self.partial, ignore_errors=True)  # left by a run killed mid-segment
+        try:
+            self.partial.mkdir()
+        except OSError as exc:
+            raise OutputError(f"cannot write ({exc})", self.partial, "check the folder is writable") from None
+        self._dpx = None
+        if settings.codec == "dpx":
+            self._dpx = av.CodecContext.create("dpx", "w")
+            self._dpx.width, self._dpx.height, self._dpx.pix_fmt = settings.width, settings.height, settings.pix_fmt
+            self._dpx.time_base = Fraction(1, 24)  # DPX stores no time; the encoder wants one
+            self._dpx.open()
+        self._info = images.ImageInfo(path=path, format=settings.codec.upper(), width=settings.width,
+                                      height=settings.height, bits=16 if settings.high_bit else 8, grey=False,
+                                      alpha=False, mode="RGB")
+
+    def write(self, frame: Frame) -> None:
+        s = self.settings
+        if (frame.width, frame.height) != (s.width, s.height):
+            raise OutputError(f"frame {frame.index} is {frame.width}×{frame.height}, the others are "
+                              f"{s.width}×{s.height}", self.path, "a stage changed the size mid-stream")
+        target = self.partial / f"{self.frames:06d}{self.path.suffix}"
+        if self._dpx is None:
+            opaque = frame if frame.alpha is None else frame.replace(alpha=None)
+            images.write_image(opaque, self._info, target, grey=False)
+        else:
+            picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(quantise(frame.image, np.uint16)),
+                                                 format="rgb48le")
+            picture = picture.reformat(format=s.pix_fmt)
+            picture.pts = self.frames
+            try:  # no temporary name: the whole folder is one until the segment is done
+                target.write_bytes(b"".join(bytes(p) for p in self._dpx.encode(picture)))
+            except OSError as exc:
+                raise OutputError(f"cannot write ({exc})", target, "check the disk has room") from None
+        self.frames += 1
+
+    def close(self) -> Path:
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.replace(self.partial, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        shutil.rmtree(self.partial, ignore_errors=True)
 
 
 class SegmentWriter:

@@ -29,7 +29,7 @@ FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tif
            ".webp": "WEBP", ".bmp": "BMP", ".jp2": "JPEG2000", ".j2k": "JPEG2000", ".avif": "AVIF"}
 """JPEG 2000 is how many archives and libraries publish their scans; AVIF is what phones and browsers
 now save. (Both were taken for videos: 'a video input needs a video output'.)"""
-_SIXTEEN_BIT = {"PNG", "TIFF"}
+SIXTEEN_BIT = {"PNG", "TIFF"}
 _ALPHA = {"PNG", "TIFF", "WEBP", "JPEG2000", "AVIF"}
 DEFAULT_MAX_PIXELS = 250_000_000
 
@@ -166,7 +166,7 @@ def write_image(frame: Frame, info: ImageInfo, path: Path, grey: bool) -> list[s
         raise OutputError(f"unsupported image extension '{path.suffix}'", path,
                           "use .png, .jpg, .tif, .webp, .bmp, .jp2 or .avif")
     notes = []
-    bits = 16 if info.bits == 16 and fmt in _SIXTEEN_BIT else 8
+    bits = 16 if info.bits == 16 and fmt in SIXTEEN_BIT else 8
     if info.mode == "F" and bits == 16:
         notes.append("the 32-bit float source was written as 16-bit integers (0…1 → 0…65535)")
     if info.pages > 1:

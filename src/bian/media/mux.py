@@ -6,6 +6,9 @@ out when it cannot be converted (subtitles, data); either is reported as a note.
 at another speed (silent-film speed, slow motion), audio is time-stretched with its pitch kept
 (:mod:`bian.media.tempo`; re-encoded to AAC unless it is PCM or FLAC) and the other streams' times and
 the chapters are scaled to match.
+
+Numbered image files (``reel_%06d.tif``) are assembled by moving each segment's frames to their final
+names (:func:`assemble_frames`).
 """
 from __future__ import annotations
 
@@ -53,6 +56,22 @@ def assemble(segments: list[Path], info: VideoInfo, output: Path, container_form
     except av.error.FFmpegError as exc:
         raise OutputError(f"cannot write the final video ({exc})", output, "try an .mkv output") from None
     return notes
+
+
+def assemble_frames(segments: list[Path], output: Path, first: int) -> list[str]:
+    """Move the frames of ``segments`` (folders, in order; frames in name order) to the names the pattern
+    ``output`` gives, numbered from ``first``. Refuses before moving any when one of those names is taken."""
+    from .sequence import frame_path
+
+    frames = [frame for folder in segments for frame in sorted(folder.iterdir())]
+    targets = [frame_path(output, first + i) for i in range(len(frames))]
+    taken = next((t for t in targets if t.exists()), None)
+    if taken is not None:
+        raise OutputError("the output folder already holds frames of this pattern", taken,
+                          "bian never overwrites them; move them away and rerun to finish")
+    for frame, target in zip(frames, targets):
+        os.replace(frame, target)
+    return []
 
 
 def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[str], speed: Fraction) -> dict:

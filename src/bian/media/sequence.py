@@ -61,20 +61,28 @@ def _regex(name: str) -> re.Pattern:
     return re.compile("".join(pieces))
 
 
-def scan(pattern: Path) -> Sequence:
-    """The frames on disk that ``pattern`` names: numbers first … last, every one present.
-    Raises InputError when none matches or one is missing in between."""
+def numbers_on_disk(pattern: Path) -> set[int]:
+    """The frame numbers whose files ``pattern`` names in its folder (which must exist)."""
     pattern = Path(pattern)
     regex = _regex(pattern.name)
     folder = pattern.parent if str(pattern.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError("folder of the numbered frames not found", folder, "check the path")
     numbers = set()
     for entry in folder.iterdir():
         match = regex.fullmatch(entry.name)
         # %06d writes 7 as 000007, so 07 or 7 is not that frame's name
         if match and _format(pattern.name, int(match.group(1))) == entry.name and entry.is_file():
             numbers.add(int(match.group(1)))
+    return numbers
+
+
+def scan(pattern: Path) -> Sequence:
+    """The frames on disk that ``pattern`` names: numbers first … last, every one present.
+    Raises InputError when none matches or one is missing in between."""
+    pattern = Path(pattern)
+    folder = pattern.parent if str(pattern.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError("folder of the numbered frames not found", folder, "check the path")
+    numbers = numbers_on_disk(pattern)
     if not numbers:
         raise InputError("no file matches the numbered-frame pattern", pattern,
                          "check the folder, the name and the digit count (%06d matches 000001)")

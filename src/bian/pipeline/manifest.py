@@ -38,7 +38,7 @@ class Manifest:
                 data = {}
             if data.get("fingerprint") == fingerprint and data.get("segment_frames") == segment_frames:
                 manifest.segments = {int(k): v for k, v in data.get("segments", {}).items()
-                                     if v.get("file") is None or (folder / v["file"]).is_file()}
+                                     if v.get("file") is None or (folder / v["file"]).exists()}
                 manifest.total_frames = data.get("total_frames")
                 manifest.resumed = bool(manifest.segments)
                 return manifest

@@ -24,7 +24,8 @@ from .. import __version__
 from ..errors import BianError, InputError, OptionError, OutputError
 from ..media import images as image_io
 from ..media import sequence
-from ..media.encode import CODECS, PRESETS, EncoderSettings, choose_settings, container_for
+from ..media.encode import (CODECS, PRESETS, EncoderSettings, choose_settings, container_for,
+                            frame_settings)
 from ..media.video import VideoInfo, probe_video
 from ..stages import colourise, deflicker, denoise, faces, framerate, repair, resize, stabilise, upscale
 from ..stages.base import Stage
@@ -85,6 +86,8 @@ class Plan:
     encoder: EncoderSettings | None = None
     segment_frames: int = 1
     notes: list[str] = field(default_factory=list)
+    first_number: int = 0
+    """Number of the first output file when the output is numbered frames: the input pattern's first."""
 
     @property
     def context(self) -> tuple[int, int]:
@@ -141,11 +144,11 @@ def normalise_options(options: dict) -> dict:
 def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     """Probe ``input_path`` and turn ``options`` into an ordered plan writing ``output``."""
     opts = normalise_options(options)
-    if sequence.is_pattern(output):
-        raise OptionError("image-sequence output is not supported yet", output,
-                          "write a video (.mkv with --codec ffv1 is lossless)")
     frames = sequence.scan(input_path) if sequence.is_pattern(input_path) else None
     check_paths(input_path if frames is None else frames.path(frames.first), output)
+    to_frames = sequence.is_pattern(output)
+    if to_frames:
+        _check_frames_output(input_path if frames is None else None, output, opts)
     if frames is None and image_io.is_image(input_path):
         frame, info = image_io.read_image(input_path, opts["max_pixels"])
         if not image_io.is_image(output):
@@ -155,9 +158,11 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
         plan = Plan(input_path, output, "image", _stages(opts, source), source, info)
         plan.first_frame = frame  # decoded once while probing; the runner uses it
         return plan
-    if image_io.is_image(output):
-        raise OptionError("a video input needs a video output", output, "use .mp4, .mov or .mkv")
-    container_for(output)
+    if image_io.is_image(output) and not to_frames:
+        raise OptionError("a video input needs a video output", output,
+                          "use .mp4, .mov or .mkv, or numbered frames such as reel_%06d.tif")
+    if not to_frames:
+        container_for(output)
     rate_guessed = frames is not None and opts["source_fps"] is None
     if frames is None:
         info = probe_video(input_path)
@@ -177,18 +182,44 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     sar = info.sample_aspect
     if sar is not None:
         sar = (sar * Fraction(info.width * height, width * info.height)).limit_denominator(10000)
-    encoder, notes = choose_settings(opts["codec"], opts["crf"], opts["preset"], output, width, height, info.bits,
-                                     time_base, rate, (info.colorspace, info.color_range, info.color_primaries,
-                                                       info.color_trc), sar if sar and abs(sar - 1) > 0.002 else None)
+    if to_frames:
+        encoder, notes = frame_settings(output, width, height, info.bits, time_base, rate)
+        if any(s["type"] in ("audio", "subtitle") for s in info.streams):
+            notes.append("sound and subtitles are not written to numbered frames")
+    else:
+        encoder, notes = choose_settings(opts["codec"], opts["crf"], opts["preset"], output, width, height,
+                                         info.bits, time_base, rate, (info.colorspace, info.color_range,
+                                                                      info.color_primaries, info.color_trc),
+                                         sar if sar and abs(sar - 1) > 0.002 else None)
     if rate_guessed:
         notes.insert(0, "image sequence read at 24 fps; give --source-fps")
     if info.alpha:
-        notes.append("the source's transparency (alpha channel) is not kept: video output has none")
+        notes.append("the source's transparency (alpha channel) is not kept: "
+                     + ("the numbered frames are written without it" if to_frames else "video output has none"))
     if info.interlaced:
         notes.append("the source is interlaced (two fields per frame): bian restores whole frames and writes them "
                      "progressive; deinterlace it first (e.g. ffmpeg -vf bwdif) so combing is not taken for detail")
     seg = max(1, int(round(float(info.rate or 25) * opts["segment_seconds"])))
-    return Plan(input_path, output, "video", stages, source, info, encoder, seg, notes)
+    return Plan(input_path, output, "video", stages, source, info, encoder, seg, notes,
+                frames.first if to_frames and frames is not None else 0)
+
+
+def _check_frames_output(image_input: Path | None, output: Path, opts: dict) -> None:
+    """Refuse numbered-frame output that bian cannot write, or that would overwrite frames already there."""
+    if image_input is not None and image_io.is_image(image_input):
+        raise OptionError("numbered frames are written from a film, not from one image", output,
+                          "give a file name without %d")
+    for name in ("crf", "preset"):
+        if opts[name] is not None:
+            raise OptionError(f"--{name} applies to h264 and h265 video, not to numbered frames", output,
+                              f"drop --{name}")
+    try:
+        existing = sequence.numbers_on_disk(output)
+    except InputError as exc:
+        raise OptionError(exc.what, output, exc.hint) from None
+    if existing:
+        raise OutputError("the output folder already holds frames of this pattern", output,
+                          f"bian never overwrites them: frame {min(existing)} is there; choose another name or folder")
 
 
 def _stages(opts: dict, source: Source) -> list[Stage]:

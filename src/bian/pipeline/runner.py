@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 from ..errors import InputError
 from ..frame import Frame
 from ..media import images as image_io
-from ..media.mux import assemble
+from ..media.mux import assemble, assemble_frames
 from ..media.video import PacketIndex, VideoReader
 from ..progress import Progress
 from ..stages.base import Stage, Window
@@ -137,7 +137,10 @@ def _run_video(plan: Plan, fresh: bool, quiet: bool, on_progress=None) -> dict:
         else:
             frames_out = 0
         progress.finish()
-        notes = assemble(manifest.files(), plan.info, plan.output, plan.encoder.container, plan.speed)
+        if plan.encoder.container == "frames":
+            notes = assemble_frames(manifest.files(), plan.output, plan.first_number)
+        else:
+            notes = assemble(manifest.files(), plan.info, plan.output, plan.encoder.container, plan.speed)
     except InputError:
         manifest.remove()  # the input is at fault: nothing worth resuming
         raise
@@ -168,7 +171,7 @@ def encode_range(plan: Plan, first: int, last: int | None, wanted: Callable[[int
     the one a full run makes. ``done(k, path, frames)`` is called as each segment completes, with
     ``(k, None, 0)`` for one that has no frames. With ``index`` the decoder seeks instead of decoding from
     the beginning. Returns the frames encoded and the input's frame count once the end was reached."""
-    from ..media.encode import SegmentWriter
+    from ..media.encode import open_writer
 
     seg_len = plan.segment_frames
     before, after = plan.context
@@ -196,7 +199,7 @@ def encode_range(plan: Plan, first: int, last: int | None, wanted: Callable[[int
                 if writer is not None:
                     done(current, writer.close(), writer.frames)
                     finished.add(current)
-                writer, current = SegmentWriter(plan.encoder, segment_path(k)), k
+                writer, current = open_writer(plan.encoder, segment_path(k)), k
             writer.write(frame)
             encoded += 1
         if writer is not None:
