@@ -38,6 +38,16 @@ def png_sequence(folder, first=1001, n=10):
     return folder / "reel_%06d.png"
 
 
+class Stop(Exception):
+    pass
+
+
+def stop_after_five(progress):
+    """An on_progress that stops the run like a user's Ctrl-C, half way through a 10-frame film."""
+    if progress.done >= 5:
+        raise Stop
+
+
 def output_times(path):
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -208,13 +218,6 @@ def test_a_stopped_run_to_frames_writes_no_final_name_and_resumes(tmp_path):
     options = {"source_fps": "10", "segment_seconds": "0.3", "deflicker": True}
     bian.restore(pattern, tmp_path / "ref_%06d.tif", **options)
 
-    class Stop(Exception):
-        pass
-
-    def stop_after_five(progress):
-        if progress.done >= 5:
-            raise Stop
-
     with pytest.raises(Stop):
         bian.restore(pattern, tmp_path / "out_%06d.tif", on_progress=stop_after_five, **options)
     assert sequence.numbers_on_disk(tmp_path / "out_%06d.tif") == set()
@@ -308,13 +311,6 @@ def test_a_stopped_sequence_run_resumes_to_the_same_film(tmp_path):
     pattern = png_sequence(tmp_path, n=10)
     options = {"source_fps": "10", "segment_seconds": "0.3", "deflicker": True, "codec": "ffv1"}
     bian.restore(pattern, tmp_path / "reference.mkv", **options)
-
-    class Stop(Exception):
-        pass
-
-    def stop_after_five(progress):
-        if progress.done >= 5:
-            raise Stop
 
     with pytest.raises(Stop):
         bian.restore(pattern, tmp_path / "out.mkv", on_progress=stop_after_five, **options)
