@@ -174,6 +174,17 @@ def test_numbered_frames_on_ray_equal_a_local_run(cluster, tmp_path):
     assert frame_hashes(tmp_path / "ray.mp4") == frame_hashes(tmp_path / "local.mp4")
     assert video_times(tmp_path / "ray.mp4") == video_times(tmp_path / "local.mp4")
 
+    # and written as numbered frames (a folder of frames per segment, moved into place by the driver)
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "local").mkdir()
+    bian.restore(pattern, tmp_path / "ray" / "out_%04d.png", executor="ray", address=cluster.address, **options)
+    bian.restore(pattern, tmp_path / "local" / "out_%04d.png", **options)
+    names = sorted(p.name for p in (tmp_path / "ray").iterdir())
+    assert names == [f"out_{n:04d}.png" for n in range(101, 128)]
+    assert names == sorted(p.name for p in (tmp_path / "local").iterdir())
+    for name in names:
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+
 
 def test_without_ray_one_line_says_how_to_install(tmp_path, monkeypatch, capsys):
     src = shots_video(tmp_path / "in.mp4", seconds=0.2)

@@ -251,8 +251,7 @@ def test_double_rate_gives_twice_the_frames(tmp_path):
 
 def test_frames_output_refusals_are_clear(tmp_path):
     pattern = png_sequence(tmp_path, n=2)
-    cases = [((pattern, tmp_path / "o_%06d.tif"), {"executor": "ray"}, "--executor ray writes video files"),
-             (([pattern, pattern], tmp_path / "o_%06d.tif"), {}, "from one film, not from several inputs"),
+    cases = [(([pattern, pattern], tmp_path / "o_%06d.tif"), {}, "from one film, not from several inputs"),
              ((tmp_path / "reel_001001.png", tmp_path / "o_%06d.tif"), {}, "not from one image"),
              ((pattern, tmp_path / "o_%06d.exr"), {}, "unsupported extension '.exr' for numbered frames"),
              ((pattern, tmp_path / "o_%06d.tif"), {"crf": "18"}, "--crf applies to h264 and h265 video")]

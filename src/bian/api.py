@@ -54,9 +54,6 @@ def restore(input, output, *, fresh: bool = False, quiet: bool = True, on_progre
     if is_pattern(output) and (many or inputs[0].is_dir()):
         raise OptionError("numbered frames are written from one film, not from several inputs", output,
                           "give one video or one numbered-frame pattern as input")
-    if is_pattern(output) and executor == "ray":  # the Ray driver assembles video files only
-        raise OptionError("--executor ray writes video files, not numbered frames", output,
-                          "run without --executor ray, or write a .mkv (--codec ffv1 is lossless)")
     if executor == "ray":
         from .scale.driver import run_job
         ray_options = {"address": address, "task_cpus": task_cpus, "task_gpus": task_gpus}

@@ -137,10 +137,7 @@ def _run_video(plan: Plan, fresh: bool, quiet: bool, on_progress=None) -> dict:
         else:
             frames_out = 0
         progress.finish()
-        if plan.encoder.container == "frames":
-            notes = assemble_frames(manifest.files(), plan.output, plan.first_number)
-        else:
-            notes = assemble(manifest.files(), plan.info, plan.output, plan.encoder.container, plan.speed)
+        notes = write_output(plan, manifest.files())
     except InputError:
         manifest.remove()  # the input is at fault: nothing worth resuming
         raise
@@ -150,6 +147,14 @@ def _run_video(plan: Plan, fresh: bool, quiet: bool, on_progress=None) -> dict:
             "segments": manifest.segment_count(), "segments_resumed": already,
             "size": [plan.encoder.width, plan.encoder.height], "fps": round(progress.rate(), 2),
             "encoder": plan.encoder.describe(), "notes_output": notes}
+
+
+def write_output(plan: Plan, segments: list[Path]) -> list[str]:
+    """The output from its finished ``segments`` (either executor): a remux of the segment files, or numbered
+    frames moved to their final names. Returns notes about streams converted or left out."""
+    if plan.encoder.container == "frames":
+        return assemble_frames(segments, plan.output, plan.first_number)
+    return assemble(segments, plan.info, plan.output, plan.encoder.container, plan.speed)
 
 
 def encode_segments(plan: Plan, manifest: Manifest, progress: Progress | None = None) -> int:

@@ -21,10 +21,10 @@ from pathlib import Path
 from ..errors import BianError, InputError, OptionError
 from ..media import sequence
 from ..media.encode import fixed_threads
-from ..media.mux import assemble
 from ..media.video import PacketIndex, index_packets
 from ..pipeline.manifest import Manifest, work_dir_for
 from ..pipeline.plan import Plan
+from ..pipeline.runner import write_output
 from ..progress import Progress
 from . import tasks
 
@@ -216,7 +216,7 @@ class _Job:
             manifest.total_frames or reel.index.count)
         manifest.save()
         try:
-            notes = assemble(manifest.files(), plan.info, plan.output, plan.encoder.container, plan.speed)
+            notes = write_output(plan, manifest.files())
         except BianError as exc:
             reel.error = self.results[number] = exc
             return
