@@ -111,7 +111,7 @@ def test_automatic_without_weights_takes_the_offline_fallback_and_says_so(tmp_pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     stage = stage_module.build({"colorize": True}, type("S", (), {"kind": "image"})())[0]
     info = stage.describe()
-    assert info["path"] == "automatic: offline example-based fallback (DDColor weights not found)"
+    assert info["path"] == "automatic: offline toning fallback (DDColor weights not found)"
     assert "ddcolor_modelscope.pth" in info["note"] and "\n" not in info["note"]
     picture = scene(H, W, seed=6)
     out = run(stage, picture[None])[0]

@@ -6,8 +6,8 @@ Where the colour comes from, in order of precedence (several may combine):
   luminance edges; near a hint the hint wins over every other source;
 * ``--reference IMG ...``: colour references matched densely on luminance and texture; with several,
   each shot takes those that fit it best, or ``IMG@FIRST-LAST`` pins one to source frames;
-* otherwise (``--colorize`` alone) DDColor when its weights are found, else an offline example-based
-  fallback. The stage's summary (``path``) says which path ran.
+* otherwise (``--colorize`` alone) DDColor when its weights are found, else an offline toning fallback
+  (a muted tint by luminance, skin on faces). The stage's summary (``path``) says which path ran.
 
 Every path predicts chroma only, at a working size, and puts it under the frame's full-resolution
 luminance (in a video, where a highlight's colour does not fit in sRGB, its lightness gives up at most
@@ -92,7 +92,7 @@ def _reference(value) -> ReferenceSpec:
 OPTIONS = [
     Option("colorize", boolean, False, "colour black-and-white pictures: from --reference images, from "
            "--hints, or automatically (DDColor when its weights are installed, else an offline "
-           "example-based fallback); luminance is kept (in video, highlights may darken by up to 3 L units "
+           "toning fallback); luminance is kept (in video, highlights may darken by up to 3 L units "
            "to hold their colour), only colour is added", is_flag=True),
     Option("reference", _reference, None, "colour reference image(s) (implies --colorize); each shot uses "
            "those that fit it best; IMG@FIRST-LAST pins one to source frames FIRST..LAST", metavar="IMG",
@@ -176,7 +176,7 @@ class Colourise(Stage):
             except ModelError as missing:
                 if model != "auto":  # a model named outright is wanted, not a stand-in
                     raise
-                self.note = f"{missing.line()}; used the offline example-based fallback instead"
+                self.note = f"{missing.line()}; used the offline toning fallback instead"
                 self.fallback = True
                 self._tones = auto.toning_table(auto.example_library())
                 self.specs = []
@@ -208,7 +208,7 @@ class Colourise(Stage):
         elif self.model_path is not None:
             parts.append(f"automatic: DDColor ({self.model_path})")
         elif self.fallback:
-            parts.append("automatic: offline example-based fallback (DDColor weights not found)")
+            parts.append("automatic: offline toning fallback (DDColor weights not found)")
         return " + ".join(parts)
 
     def describe(self) -> dict:
