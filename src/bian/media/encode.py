@@ -146,6 +146,14 @@ def frame_settings(output: Path, width: int, height: int, bits: int, time_base: 
                            color_primaries=0, color_trc=0), notes
 
 
+def _check_size(frame: Frame, settings: EncoderSettings, path: Path) -> None:
+    """Every frame of an output has the size its settings were made for (a stage that changes it mid-stream
+    is a bug; the reader already refuses sources whose size changes)."""
+    if (frame.width, frame.height) != (settings.width, settings.height):
+        raise OutputError(f"frame {frame.index} is {frame.width}×{frame.height}, the output is "
+                          f"{settings.width}×{settings.height}", path, "a stage changed the size mid-stream")
+
+
 def open_writer(settings: EncoderSettings, path: Path):
     """The writer of one segment: a video file, or a folder of numbered frames."""
     return (FrameWriter if settings.container == "frames" else SegmentWriter)(settings, path)
@@ -177,9 +185,7 @@ class FrameWriter:
 
     def write(self, frame: Frame) -> None:
         s = self.settings
-        if (frame.width, frame.height) != (s.width, s.height):
-            raise OutputError(f"frame {frame.index} is {frame.width}×{frame.height}, the others are "
-                              f"{s.width}×{s.height}", self.path, "a stage changed the size mid-stream")
+        _check_size(frame, s, self.path)
         target = self.partial / f"{self.frames:06d}{self.path.suffix}"
         if self._dpx is None:
             opaque = frame if frame.alpha is None else frame.replace(alpha=None)
@@ -222,9 +228,7 @@ class SegmentWriter:
 
     def write(self, frame: Frame) -> None:
         s = self.settings
-        if (frame.width, frame.height) != (s.width, s.height):
-            raise OutputError(f"frame {frame.index} is {frame.width}×{frame.height}, the video is "
-                              f"{s.width}×{s.height}", self.path, "a stage changed the size mid-stream")
+        _check_size(frame, s, self.path)
         decoded = frame.source.picture if frame.source is not None else None
         if decoded is not None and decoded.format.name == s.pix_fmt:
             av_frame = decoded
