@@ -274,9 +274,9 @@ def test_scan_takes_only_names_the_pattern_writes(tmp_path):
 
 def test_a_changed_frame_changes_the_resume_stamp(tmp_path):
     pattern = png_sequence(tmp_path, n=3)
-    before = sequence.stamp(pattern)
+    before = sequence.scan(pattern).stamp()
     Image.new("RGB", (9, 9)).save(tmp_path / "reel_001002.png")
-    assert sequence.stamp(pattern) != before
+    assert sequence.scan(pattern).stamp() != before
 
 
 def test_a_pattern_into_a_folder_becomes_a_film_named_without_its_number(tmp_path):

@@ -33,6 +33,12 @@ class Sequence:
         """The file of frame ``number`` (a source number, not an index)."""
         return frame_path(self.pattern, number)
 
+    def stamp(self) -> tuple[int, int]:
+        """Size in bytes and latest modification time (ns) of all the frames: what a resumed run compares to
+        know the film has not changed."""
+        stats = [self.path(n).stat() for n in range(self.first, self.first + self.count)]
+        return sum(s.st_size for s in stats), max(s.st_mtime_ns for s in stats)
+
     def demuxer_options(self, rate: Fraction) -> dict:
         """image2 options reading the frames at ``rate`` frames per second: frame i at exactly i / rate."""
         return {"pattern_type": "sequence", "start_number": str(self.first),
@@ -105,14 +111,3 @@ def output_name(path: Path) -> str:
     stem = "".join("%" if p == "%%" else p for p in _FIELD.split(base) if p == "%%" or not _FIELD.fullmatch(p))
     stem = stem.strip(" ._-")
     return (stem or path.parent.resolve().name or "film") + ".mkv"
-
-
-def stamp(path: Path) -> tuple[int, int]:
-    """Size in bytes and latest modification time (ns) of a file, or of all the frames a pattern names:
-    what a resumed run compares to know the input has not changed."""
-    if not is_pattern(path):
-        stat = Path(path).stat()
-        return stat.st_size, stat.st_mtime_ns
-    sequence = scan(path)
-    stats = [sequence.path(n).stat() for n in range(sequence.first, sequence.first + sequence.count)]
-    return sum(s.st_size for s in stats), max(s.st_mtime_ns for s in stats)

@@ -88,6 +88,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     first_number: int = 0
     """Number of the first output file when the output is numbered frames: the input pattern's first."""
+    frames: sequence.Sequence | None = None
+    """The numbered frames the input pattern names (None for a file)."""
 
     @property
     def context(self) -> tuple[int, int]:
@@ -114,9 +116,16 @@ class Plan:
             "segment_frames": self.segment_frames if self.kind == "video" else None,
         }
 
+    def stamp(self) -> tuple[int, int]:
+        """Size in bytes and latest modification time (ns) of the input file, or of all its numbered frames."""
+        if self.frames is not None:
+            return self.frames.stamp()
+        stat = self.input.stat()
+        return stat.st_size, stat.st_mtime_ns
+
     def fingerprint(self) -> str:
         """Identifies the input file and everything that shapes the output; a resume needs the same."""
-        size, mtime = sequence.stamp(self.input)
+        size, mtime = self.stamp()
         ident = {"plan": self.describe(), "size": size, "mtime": mtime, "version": __version__,
                  "input": os.path.realpath(self.input)}
         return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -201,7 +210,7 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
                      "progressive; deinterlace it first (e.g. ffmpeg -vf bwdif) so combing is not taken for detail")
     seg = max(1, int(round(float(info.rate or 25) * opts["segment_seconds"])))
     return Plan(input_path, output, "video", stages, source, info, encoder, seg, notes,
-                frames.first if to_frames and frames is not None else 0)
+                frames.first if to_frames and frames is not None else 0, frames)
 
 
 def _check_frames_output(image_input: Path | None, output: Path, opts: dict) -> None:

@@ -16,10 +16,8 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..errors import BianError, InputError, OptionError
-from ..media import sequence
 from ..media.encode import fixed_threads
 from ..media.video import PacketIndex, index_packets
 from ..pipeline.manifest import Manifest, work_dir_for
@@ -189,7 +187,7 @@ class _Job:
         self.progress.total += sum(min(seg, reel.index.count - k * seg) for k in reel.todo)
         reel.job = tasks.VideoJob(
             input=os.path.abspath(plan.input), output=os.path.abspath(plan.output), options=self.options,
-            stat=sequence.stamp(plan.input), encoder=fixed_threads(plan.encoder), segment_frames=seg,
+            stat=plan.stamp(), encoder=fixed_threads(plan.encoder), segment_frames=seg,
             work=os.path.abspath(reel.manifest.folder))
         reel.index_ref = self.ray.put(reel.index)
         return reel

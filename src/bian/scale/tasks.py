@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BianError, InputError
-from ..media import sequence
 from ..media.encode import EncoderSettings
 from ..media.video import PacketIndex
 from ..pipeline.plan import Plan, build_plan
@@ -62,7 +61,7 @@ def worker_plan(job: VideoJob) -> Plan:
     """The job's plan built on this worker, checked against what the driver saw."""
     path = Path(job.input)
     plan = build_plan(path, Path(job.output), job.options)
-    if sequence.stamp(path) != tuple(job.stat):
+    if plan.stamp() != tuple(job.stat):
         raise InputError("the input on this worker is not the file the driver saw", path,
                          "keep inputs on a filesystem every node mounts at the same path, unchanged during the job")
     mine, theirs = plan.encoder, job.encoder
