@@ -61,6 +61,9 @@ class VideoInfo:
     """The pictures carry transparency (ProRes 4444, PNG/QuickTime Animation); video output holds none."""
     interlaced: bool = False
     """The first frame is flagged interlaced (two fields woven into each frame: DV, VHS or TV captures)."""
+    field_order: str | None = None
+    """Which field comes first in time, as the stream states it: "tff" (top), "bff" (bottom) or None (not
+    stated). DV, which states none, is bottom field first by its standard."""
     start: Fraction = Fraction(0)
     """Time of the stream's first picture (MPEG transport streams start anywhere)."""
     duration_stated: bool = False
@@ -135,10 +138,20 @@ def probe_video(path: Path, image2: dict | None = None) -> VideoInfo:
                          color_primaries=int(first.color_primaries), color_trc=int(first.color_trc),
                          stream_index=stream.index, streams=streams, alpha=any(c.is_alpha for c in fmt.components),
                          interlaced=bool(first.interlaced_frame),
+                         field_order=_field_order(stream.codec_context),
                          start=Fraction(stream.start_time or 0) * Fraction(stream.time_base),
                          duration_stated=bool(stream.duration) and bool(
                              {"mov", "mp4", "avi"} & set(container.format.name.split(","))),
                          sample_aspect=sar, image2=image2)
+
+
+_FIELD_ORDERS = {2: "tff", 3: "bff", 4: "bff", 5: "tff"}
+"""FFmpeg's AVFieldOrder → the field shown first: TT, BB, TB (top coded first, bottom shown first), BT."""
+
+
+def _field_order(codec_context) -> str | None:
+    order = _FIELD_ORDERS.get(int(codec_context.field_order or 0))
+    return "bff" if order is None and codec_context.name == "dvvideo" else order
 
 
 def _first_frame(container, stream, path):

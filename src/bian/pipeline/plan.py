@@ -6,7 +6,7 @@ user did not ask for it); the CLI and the API are generated from those lists.
 Stage modules must import heavy libraries (torch, networks, model loaders) inside ``build`` or the
 stage, never at module level: every CLI start imports every stage module to list its options.
 
-Order: repair → denoise → deflicker → stabilise → faces → colour → upscale → resize → frame rate.
+Order: deinterlace → repair → denoise → deflicker → stabilise → faces → colour → upscale → resize → frame rate.
 ``--width/--height/--scale`` belong to the resize stage; a stage that changes the size (upscale)
 runs before it, so an exact size is always a final Lanczos step.
 """
@@ -27,11 +27,13 @@ from ..media import sequence
 from ..media.encode import (CODECS, PRESETS, EncoderSettings, choose_settings, container_for,
                             frame_settings)
 from ..media.video import VideoInfo, probe_video
-from ..stages import colourise, deflicker, denoise, faces, framerate, repair, resize, stabilise, upscale
+from ..stages import (colourise, deflicker, deinterlace, denoise, faces, framerate, repair, resize, stabilise,
+                      upscale)
 from ..stages.base import Stage
 from .options import Option, choice, int_range, positive_float
 
 STAGE_MODULES = [
+    deinterlace,
     repair,
     denoise,
     deflicker,
@@ -205,9 +207,9 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     if info.alpha:
         notes.append("the source's transparency (alpha channel) is not kept: "
                      + ("the numbered frames are written without it" if to_frames else "video output has none"))
-    if info.interlaced:
-        notes.append("the source is interlaced (two fields per frame): bian restores whole frames and writes them "
-                     "progressive; deinterlace it first (e.g. ffmpeg -vf bwdif) so combing is not taken for detail")
+    interlace_note = deinterlace.note(stages, info)
+    if interlace_note:
+        notes.append(interlace_note)
     seg = max(1, int(round(float(info.rate or 25) * opts["segment_seconds"])))
     return Plan(input_path, output, "video", stages, source, info, encoder, seg, notes,
                 frames.first if to_frames and frames is not None else 0, frames)

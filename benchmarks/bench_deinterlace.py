@@ -1,0 +1,162 @@
+"""Deinterlacing on interlaced clips with a known answer, against FFmpeg's deinterlacers in the same run.
+
+Real progressive footage from ``../shared/data`` becomes interlaced the way a camera makes it: woven
+frame k holds the first field's lines from source frame 2k and the second field's from frame 2k+1
+(both field orders). The answer for frame k is source frame 2k (the first field's moment), which is
+what bian's deinterlace stage outputs (one frame per woven frame, at its first field's time).
+Optionally (``--h264``) the woven clip goes through an interlaced H.264 encode first (x264 with
+``+ildct+ilme``, crf 18), as a DV/HDV/broadcast capture would.
+
+Scores per clip and field order: PSNR (dB) and SSIM against the answer over whole frames, combing
+(:func:`bian.temporal.deinterlace.combing`, 8-bit levels; the answer's own is shown for reference: real
+fine horizontal detail scores too), and CPU seconds per frame (bian: this process, the stage run as
+the runner runs it; FFmpeg: the ffmpeg process, including its pipes and format conversion).
+
+    python benchmarks/bench_deinterlace.py             # all clips, both field orders
+    python benchmarks/bench_deinterlace.py --pairs 6   # fewer frames
+    python benchmarks/bench_deinterlace.py --h264      # through an interlaced H.264 encode first
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+from skimage.metrics import structural_similarity
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+import ffmpeg_anchor  # noqa: E402
+
+from bian.frame import Frame  # noqa: E402
+from bian.pipeline.runner import apply_stage  # noqa: E402
+from bian.stages.deinterlace import Deinterlace  # noqa: E402
+from bian.temporal.deinterlace import combing, line_double, weave  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+CLIPS = {
+    # name: (file or folder, first source frame, crop (w, h) from the centre or None)
+    "frames_002 (old film, 640×480)": ("film/frames_002", 0, None),
+    "sample_bw (film, 920×672 → 640×480)": ("film/sample_bw.mp4", 120, (640, 480)),
+    "remaster_clip (damaged film, 432×320)": ("film/remaster_clip.mp4", 60, None),
+    "driving (head moving, 410×412)": ("animate/driving.mp4", 20, None),
+}
+
+
+def load(source: str, start: int, count: int, crop) -> np.ndarray:
+    """``count`` consecutive source frames as float32 N×H×W×3 in [0, 1] (even height and width)."""
+    path = SHARED / source
+    if path.is_dir():
+        files = sorted(path.glob("*.png"))[start:start + count]
+        frames = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in files]
+    else:
+        frames = []
+        with av.open(str(path)) as container:
+            for i, frame in enumerate(container.decode(video=0)):
+                if i >= start:
+                    frames.append(frame.to_ndarray(format="rgb24"))
+                if len(frames) == count:
+                    break
+    out = np.stack(frames).astype(np.float32) / 255
+    if crop:
+        h, w = out.shape[1:3]
+        y, x = (h - crop[1]) // 2, (w - crop[0]) // 2
+        out = out[:, y:y + crop[1], x:x + crop[0]]
+    return out[:, : out.shape[1] // 2 * 2, : out.shape[2] // 2 * 2]
+
+
+def h264_round_trip(woven: np.ndarray, top_first: bool) -> np.ndarray:
+    """The woven frames through an interlaced H.264 encode (x264 +ildct+ilme, crf 18, 4:2:0) and back."""
+    h, w = woven.shape[1:3]
+    raw = (np.clip(woven, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes()
+    order = "tff=1" if top_first else "bff=1"
+    encode = ["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "25",
+              "-i", "-", "-c:v", "libx264", "-crf", "18", "-preset", "fast", "-flags", "+ildct+ilme",
+              "-x264-params", order, "-pix_fmt", "yuv420p", "-f", "h264", "-"]
+    stream = subprocess.run(encode, input=raw, capture_output=True, check=True).stdout
+    decode = ["ffmpeg", "-v", "error", "-f", "h264", "-i", "-", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    out = subprocess.run(decode, input=stream, capture_output=True, check=True).stdout
+    return np.frombuffer(out, np.uint8).reshape(woven.shape).astype(np.float32) / 255
+
+
+def run_bian(woven: np.ndarray, top_first: bool) -> tuple[np.ndarray, float]:
+    """bian's stage over the clip (windows as the runner makes them); (frames, CPU s/frame)."""
+    stage = Deinterlace(top_first)
+    frames = [Frame(image=f, time=Fraction(k, 25), duration=Fraction(1, 25), index=k) for k, f in enumerate(woven)]
+    started = time.process_time()
+    out = np.stack([f.image for f in apply_stage(stage, frames)])
+    return out, (time.process_time() - started) / len(woven)
+
+
+def run_ffmpeg(woven: np.ndarray, name: str, top_first: bool) -> tuple[np.ndarray, float]:
+    parity = "tff" if top_first else "bff"
+    options = f"mode=frame:parity={parity}:deint=all" if name == "estdif" else \
+        f"mode=send_frame:parity={parity}:deint=all"
+    chain = f"format=gbrp16le,setfield={parity},{name}={options}"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = ffmpeg_anchor.run_filter(woven, chain, fps=25)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return out, cpu / len(woven)
+
+
+def scores(out: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
+    """(PSNR dB, SSIM, combing) averaged over frames; PSNR from the mean squared error of all frames."""
+    q = np.round(np.clip(out, 0, 1) * 255) / 255  # as written to 8-bit video
+    mse = float(((q - truth) ** 2).mean())
+    psnr = 10 * np.log10(1 / max(mse, 1e-12))
+    ssim = float(np.mean([structural_similarity(a, b, channel_axis=2, data_range=1.0) for a, b in zip(q, truth)]))
+    return psnr, ssim, float(np.mean([combing(f) for f in q]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=12, help="woven frames per clip (default 12)")
+    parser.add_argument("--h264", action="store_true", help="through an interlaced H.264 encode first")
+    args = parser.parse_args()
+    if not ffmpeg_anchor.available():
+        sys.exit("ffmpeg CLI not found")
+    print(f"# deinterlace — {platform.node()} {platform.machine()}, {args.pairs} woven frames per clip"
+          + (", interlaced H.264 crf 18 first" if args.h264 else ", lossless weave"))
+    totals: dict[str, list[float]] = {}
+    for label, (source, start, crop) in CLIPS.items():
+        clip = load(source, start, 2 * args.pairs, crop)
+        truth = clip[0::2]
+        for top_first in (True, False):
+            woven = np.stack([weave(a, b, top_first) for a, b in zip(clip[0::2], clip[1::2])])
+            if args.h264:
+                woven = h264_round_trip(woven, top_first)
+            order = "tff" if top_first else "bff"
+            print(f"\n## {label}, {order} (answer's own combing {np.mean([combing(f) for f in truth]):.2f})\n")
+            print("| method | PSNR dB | SSIM | combing | CPU s/frame |")
+            print("|---|---|---|---|---|")
+            runs = {"woven (no deinterlace)": (woven, 0.0),
+                    "line doubling": (np.stack([line_double(f, top_first) for f in woven]), 0.0),
+                    "bian": run_bian(woven, top_first)}
+            for name in ("yadif", "bwdif", "estdif"):
+                runs[f"ffmpeg {name}"] = run_ffmpeg(woven, name, top_first)
+            for name, (out, cpu) in runs.items():
+                psnr, ssim, comb = scores(out, truth)
+                totals.setdefault(name, []).append(psnr)
+                print(f"| {name} | {psnr:.2f} | {ssim:.4f} | {comb:.2f} | {cpu:.4f} |")
+    print("\n## mean PSNR over clips and orders (dB), and against bwdif\n")
+    print("| method | mean PSNR | − bwdif |")
+    print("|---|---|---|")
+    base = np.mean(totals["ffmpeg bwdif"])
+    for name, values in totals.items():
+        print(f"| {name} | {np.mean(values):.2f} | {np.mean(values) - base:+.2f} |")
+
+
+if __name__ == "__main__":
+    main()
