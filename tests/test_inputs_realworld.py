@@ -313,6 +313,25 @@ def test_camera_timecode_does_not_break_mp4_and_stays_in_mkv(tmp_path):
         assert {k.lower(): v for k, v in c.streams.video[0].metadata.items()}.get("timecode") == "01:00:00:00"
 
 
+def test_cover_picture_stays_a_cover_in_matroska(tmp_path):
+    """An MP4 with cover art (an attached picture) became an .mkv with a second, one-frame video track."""
+    cover = tmp_path / "cover.jpg"
+    ffmpeg("-f", "lavfi", "-i", "smptebars=size=32x32", "-frames:v", "1", str(cover))
+    src = tmp_path / "with_cover.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.4", "-i", str(cover), "-map", "0",
+           "-map", "1", "-c:v:0", "libx264", "-c:v:1", "copy", "-disposition:v:1", "attached_pic", str(src))
+    for suffix in (".mkv", ".mp4"):
+        out = tmp_path / f"out{suffix}"
+        assert bian.restore(src, out)["notes_output"] == []
+        with av.open(str(out)) as c:
+            videos = [s for s in c.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+            covers = [s for s in c.streams.video if s.disposition & av.stream.Disposition.attached_pic]
+            assert len(videos) == 1 and len(covers) == 1
+            assert bytes(next(p for p in c.demux(covers[0]) if p.size)) == cover.read_bytes()
+    with av.open(str(tmp_path / "out.mkv")) as c:  # what mkvmerge and players take for the cover
+        assert c.streams.video[1].metadata == {"filename": "cover.jpg", "mimetype": "image/jpeg"}
+
+
 def test_fonts_attached_to_a_matroska_file_are_kept(tmp_path):
     """Attachments (the fonts of styled ASS subtitles) were left out of an .mkv output with the advice
     'use .mkv to keep it'."""

@@ -97,6 +97,11 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
                     notes.append(f"the source's timecode ({timecode}) was not kept (use .mkv to keep it)")
                 plan[stream.index] = out_stream
                 continue
+            if matroska and stream.disposition & av.stream.Disposition.attached_pic:
+                # Matroska keeps a cover as an attachment; FFmpeg's muxer writes an attached-picture stream
+                # as a plain one-frame video track, which players show as a second video
+                _attach_cover(info, stream, out, notes)
+                continue
             if stream.type == "attachment":  # fonts of styled subtitles, cover pictures: no packets to copy
                 if matroska:
                     _copy_stream_metadata(stream, out.add_stream_from_template(stream))
@@ -140,6 +145,26 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
                 reason = "it could not be copied" if stream.type == "data" else keep_it  # (timecode tracks …)
                 notes.append(f"{label} cannot be stored in this container and was left out ({reason})")
     return plan
+
+
+_COVER_TYPES = {"mjpeg": ("jpg", "image/jpeg"), "png": ("png", "image/png"), "bmp": ("bmp", "image/bmp"),
+                "gif": ("gif", "image/gif"), "webp": ("webp", "image/webp")}
+
+
+def _attach_cover(info: VideoInfo, stream, out, notes: list[str]) -> None:
+    """Store the attached picture (cover art) ``stream`` of the source as an attachment of ``out``."""
+    name = stream.codec_context.name if stream.codec_context else None
+    kind = _COVER_TYPES.get(name)
+    if kind is None:
+        notes.append(f"cover picture #{stream.index} ({name}) was left out: not a picture format Matroska attaches")
+        return
+    with info.open() as again:  # its own reader: the one packet may lie anywhere in the file
+        data = next((bytes(p) for p in again.demux(again.streams[stream.index]) if p.size), None)
+    if data is None:
+        notes.append(f"cover picture #{stream.index} was left out: it holds no picture")
+        return
+    filename = stream.metadata.get("filename") or f"cover.{kind[0]}"
+    out.add_attachment(filename, stream.metadata.get("mimetype") or kind[1], data)
 
 
 def _copy_stream_metadata(src, dst) -> None:
