@@ -296,21 +296,39 @@ def test_video_alpha_is_said_to_be_dropped(tmp_path):
     assert any("transparency" in note for note in summary["notes"])
 
 
-def test_camera_timecode_does_not_break_mp4_and_stays_in_mkv(tmp_path):
+def test_camera_timecode_is_kept_unless_the_frame_rate_changes(tmp_path):
     """A camera/capture .mov with a start timecode (a tmcd track, and the tag on the video stream) failed at
     the very end ('cannot write the final video … Invalid argument'): MP4/MOV build a timecode track from the
-    tag and, for a copied stream without a stated frame rate, took 1/time base = 12800 fps."""
+    tag, timed by the copied stream's rate, which was 1/time base = 12800 fps. Then it was dropped from
+    MP4/MOV; with the segments' real rate stated it is kept (a drop-frame one at 29.97 fps too), and left out
+    with a note only when the frame rate changes."""
     src = tmp_path / "capture.mov"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.4", "-f", "lavfi", "-i",
-           "sine=sample_rate=48000:duration=0.4", "-c:v", "libx264", "-c:a", "pcm_s16le", "-timecode", "01:00:00:00",
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=30000/1001:duration=0.4", "-f", "lavfi", "-i",
+           "sine=sample_rate=48000:duration=0.4", "-c:v", "libx264", "-c:a", "pcm_s16le", "-timecode", "01:00:00;02",
            str(src))
-    for suffix in (".mp4", ".mov"):
-        summary = bian.restore(src, tmp_path / f"out{suffix}")
-        assert summary["frames_out"] == 10
-        assert any("timecode (01:00:00:00)" in note for note in summary["notes_output"])
-    bian.restore(src, tmp_path / "out.mkv")
-    with av.open(str(tmp_path / "out.mkv")) as c:
-        assert {k.lower(): v for k, v in c.streams.video[0].metadata.items()}.get("timecode") == "01:00:00:00"
+    for suffix in (".mp4", ".mov", ".mkv"):
+        out = tmp_path / f"out{suffix}"
+        summary = bian.restore(src, out)
+        assert summary["frames_out"] == 12 and summary["notes_output"] == []
+        with av.open(str(out)) as c:
+            tags = [{k.lower(): v for k, v in s.metadata.items()} for s in c.streams]
+            assert tags[0].get("timecode") == "01:00:00;02"
+            assert [s.type for s in c.streams] == ["video", "audio"] + (["data"] * (suffix != ".mkv"))
+    summary = bian.restore(src, tmp_path / "fast.mp4", fps=50)
+    assert summary["notes_output"] == ["the source's timecode (01:00:00;02) was not kept: the frame rate changed"]
+    with av.open(str(tmp_path / "fast.mp4")) as c:
+        assert [s.type for s in c.streams] == ["video", "audio"] and "timecode" not in c.streams.video[0].metadata
+
+
+def test_matroska_output_states_the_frame_rate(tmp_path):
+    """Every .mkv bian wrote said 12800 fps (Matroska's frame duration came from the rate the H.264 stream
+    states, 1/time base): players showed it, and restoring the file again planned 12800 frames per second."""
+    src = tmp_path / "film.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.4", "-c:v", "libx264", str(src))
+    out = tmp_path / "out.mkv"
+    bian.restore(src, out)
+    again = probe_video(out)
+    assert again.rate == 25 and again.frames == 10
 
 
 def test_cover_picture_stays_a_cover_in_matroska(tmp_path):

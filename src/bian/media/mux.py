@@ -83,18 +83,27 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
     plan = {}
     with av.open(os.fspath(first_segment)) as seg:
         template = seg.streams.video[0]
+        video_rate = template.guessed_rate  # the segments' rate (their bitstream states 1/time base: 12800 fps)
+        timecode = _timecode(source, info)
+        same_rate = video_rate and info.rate and abs(video_rate / info.rate - 1) < 1e-3
+        if same_rate:  # the source's own (a segment read back from MP4 or millisecond times is a little off)
+            video_rate = info.rate
         for stream in source.streams:
             if stream.index == info.stream_index:
                 out_stream = out.add_stream_from_template(template)
+                if video_rate:  # else Matroska stored 12800 fps as the frame duration, which players report
+                    out_stream.codec_context.framerate = video_rate
                 if template.sample_aspect_ratio:  # the container's own field is not part of the template
                     out_stream.sample_aspect_ratio = template.sample_aspect_ratio
                 _copy_stream_metadata(stream, out_stream)
-                timecode = out_stream.metadata.get("timecode")
-                if timecode and not matroska:
-                    # MP4/MOV make a timecode track from this tag, timed by a frame rate that a stream copied
-                    # from a segment does not state: the muxer then refused the whole file
-                    del out_stream.metadata["timecode"]
-                    notes.append(f"the source's timecode ({timecode}) was not kept (use .mkv to keep it)")
+                for key in [k for k in out_stream.metadata if k.lower() == "timecode"]:
+                    del out_stream.metadata[key]
+                if timecode and same_rate:  # MP4/MOV build their timecode track from this tag
+                    out_stream.metadata["timecode"] = timecode
+                elif timecode:
+                    # a timecode numbers the source's frames: at another rate it names other moments (and
+                    # MP4/MOV refuse a drop-frame one off 29.97 fps)
+                    notes.append(f"the source's timecode ({timecode}) was not kept: the frame rate changed")
                 plan[stream.index] = out_stream
                 continue
             if matroska and stream.disposition & av.stream.Disposition.attached_pic:
@@ -109,6 +118,8 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
                     notes.append(f"attachment {stream.metadata.get('filename', stream.index)} was left out "
                                  "(use .mkv to keep it)")
                 continue
+            if stream.type == "data" and _tag(stream, "timecode"):
+                continue  # a timecode track: carried by the video's tag (MP4/MOV make the track anew from it)
             name = stream.codec_context.name if stream.codec_context else None
             label = f"stream #{stream.index} ({stream.type} {name})"
             retime = speed != 1 and stream.type == "audio"
@@ -142,9 +153,20 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
                 notes.append(f"{label} was left out: it must be retimed to follow the picture and this container "
                              "takes no audio codec bian can encode (use .mkv)")
             else:
-                reason = "it could not be copied" if stream.type == "data" else keep_it  # (timecode tracks …)
+                reason = "it could not be copied" if stream.type == "data" else keep_it
                 notes.append(f"{label} cannot be stored in this container and was left out ({reason})")
     return plan
+
+
+def _tag(stream, key: str) -> str | None:
+    """A stream's tag, whatever the case of its name (MOV writes timecode, Matroska TIMECODE)."""
+    return next((v for k, v in stream.metadata.items() if k.lower() == key), None)
+
+
+def _timecode(source, info: VideoInfo) -> str | None:
+    """The source's start timecode: on its video stream, or on a timecode track of its own."""
+    streams = [source.streams[info.stream_index]] + [s for s in source.streams if s.type == "data"]
+    return next((t for t in (_tag(s, "timecode") for s in streams) if t), None)
 
 
 _COVER_TYPES = {"mjpeg": ("jpg", "image/jpeg"), "png": ("png", "image/png"), "bmp": ("bmp", "image/bmp"),
