@@ -429,3 +429,21 @@ def test_a_capture_that_changes_picture_size_is_refused_naming_the_frame(tmp_pat
     assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr
     assert "the picture size changes at frame 10 (128×96, the first is 160×96)" in lines[0]
     assert not list(tmp_path.glob("out*"))
+
+
+def test_one_bit_scan_lines_are_not_taken_for_cracks(tmp_path):
+    """A 1-bit scan (line art, a printed halftone, a fax) was darkened by --scratches (mean 108 → 68 on a
+    thresholded photo): the crack detector took its thin white lines for paper showing through a crack."""
+    yy, xx = np.mgrid[0:160, 0:192]
+    grey = (40 + 120 * xx / 191 + 40 * np.sin(yy / 9.0)).astype(np.uint8)
+    grey[::6, 20:170] = 255  # an engraving's hatching: long thin white lines on dark
+    grey[30:140, 100::5] = 255
+    one_bit = Image.fromarray(grey).convert("1")  # Floyd–Steinberg, as a scanner's 1-bit mode
+    for name, picture in (("scan.png", one_bit), ("fax.tif", one_bit), ("grey.png", one_bit.convert("L"))):
+        src = tmp_path / name
+        picture.save(src)
+        out = tmp_path / f"out_{name}"
+        summary = bian.restore(src, out, scratches=True)
+        assert any("two-level" in note for note in summary["notes"])
+        with Image.open(out) as img:
+            assert np.array_equal(np.asarray(img.convert("L")), np.asarray(one_bit.convert("L")))

@@ -27,6 +27,7 @@ from ..media import sequence
 from ..media.encode import (CODECS, PRESETS, EncoderSettings, choose_settings, container_for,
                             frame_settings)
 from ..media.video import VideoInfo, probe_video
+from ..repair.cracks import is_bilevel
 from ..stages import (colourise, deflicker, deinterlace, denoise, faces, framerate, repair, resize, stabilise,
                       upscale)
 from ..stages.base import Stage
@@ -166,7 +167,10 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
             raise OptionError("an image input needs an image output", output,
                               "use .png, .jpg, .tif, .webp, .bmp, .jp2 or .avif")
         source = Source("image", info.width, info.height, info.bits, info.grey, None, 1)
-        plan = Plan(input_path, output, "image", _stages(opts, source), source, info)
+        notes = ["a two-level (1-bit) picture: --scratches leaves its thin lines alone (they are the picture, "
+                 "and it has no grey to fill with); mark real damage with --mask"] \
+            if opts["scratches"] and is_bilevel(frame.image) else []
+        plan = Plan(input_path, output, "image", _stages(opts, source), source, info, notes=notes)
         plan.first_frame = frame  # decoded once while probing; the runner uses it
         return plan
     if image_io.is_image(output) and not to_frames:

@@ -6,6 +6,9 @@ isolates structures thinner than the disk; hysteresis thresholding joins a crack
 its clear ones; a shape test keeps only components whose skeleton is long against their area (lines,
 not blobs of texture). Bare paper next to a crack (a torn-off corner, flaked emulsion) joins it.
 
+A two-level picture (a 1-bit scan: line art, an engraving, a printed halftone, a fax) is left alone: its
+thin white lines and dots are the picture, not paper showing through, and it has no grey to fill with.
+
 RGB in: float32 H×W×3 in [0, 1].
 """
 from __future__ import annotations
@@ -24,6 +27,8 @@ def detect_cracks(rgb: np.ndarray, sensitivity: float = 0.5, max_width: int = 3,
     shortest crack as a fraction of the shorter image side; ``sensitivity`` in [0, 1]: higher finds
     fainter cracks, with more false alarms.
     """
+    if is_bilevel(rgb):
+        return np.zeros(rgb.shape[:2], bool)
     luma = luma_of(rgb)
     h, w = luma.shape
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * max_width + 1,) * 2)
@@ -41,6 +46,12 @@ def detect_cracks(rgb: np.ndarray, sensitivity: float = 0.5, max_width: int = 3,
     found = _line_like(candidates, min_len, max_width)
     found |= _bare_paper(luma, found)
     return cv2.dilate(found.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def is_bilevel(image: np.ndarray) -> bool:
+    """Whether every sample of ``image`` (any dtype, H×W or H×W×C) is its darkest or its lightest value."""
+    low, high = image.min(), image.max()
+    return bool(((image == low) | (image == high)).all())
 
 
 def _hysteresis(score: np.ndarray, low: float, high: float) -> np.ndarray:
