@@ -161,3 +161,15 @@ def test_too_few_neighbours_do_not_use_the_temporal_detector(n):
     frames = _sequence()
     comps = [dust.compensate(frames[2], frames[1])] * n
     assert not dust.detect_temporal(luma_of(frames[2]), comps).any()
+
+
+def test_fast_order_statistics_equal_numpys():
+    rng = np.random.default_rng(3)
+    values = rng.standard_normal((5, 6, 64)).astype(np.float32)
+    for n in (64, 63):
+        assert np.array_equal(dust._median(values[..., :n]), np.median(values[..., :n], axis=-1))
+    residuals = rng.standard_normal((4, 7, 9)).astype(np.float32)
+    residuals[rng.random(residuals.shape) < 0.3] = np.inf  # untrusted neighbours
+    count = np.isfinite(residuals).sum(axis=0)
+    ordered = np.sort(residuals, axis=0)
+    assert np.array_equal(dust._rank_score(residuals, count), np.where(count >= 4, ordered[1], ordered[0]))
