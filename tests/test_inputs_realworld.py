@@ -447,3 +447,34 @@ def test_one_bit_scan_lines_are_not_taken_for_cracks(tmp_path):
         assert any("two-level" in note for note in summary["notes"])
         with Image.open(out) as img:
             assert np.array_equal(np.asarray(img.convert("L")), np.asarray(one_bit.convert("L")))
+
+
+def test_still_gif_is_a_photo_and_an_animated_gif_a_film(tmp_path):
+    """A one-frame GIF (an old scan posted on the web) was read as a video: '-o out.png' was refused ('a video
+    input needs a video output') and '-o out.mkv' made a one-frame film. GIF output was not written at all."""
+    yy, xx = np.mgrid[0:40, 0:56]
+    grey = (yy * 5 + xx).astype(np.uint8)
+    still = tmp_path / "old.gif"
+    Image.fromarray(grey).save(still)
+    summary = bian.restore(still, tmp_path / "out.png")
+    assert summary["kind"] == "image"
+    with Image.open(tmp_path / "out.png") as img:
+        assert np.array_equal(np.asarray(img.convert("L")), grey)
+    summary = bian.restore(still, tmp_path / "out.gif", scale=2)
+    assert summary["kind"] == "image" and summary["notes_output"] == []  # grey: exact in 256 levels
+    with Image.open(tmp_path / "out.gif") as img:
+        assert img.format == "GIF" and img.size == (112, 80) and getattr(img, "n_frames", 1) == 1
+    colour = np.stack([xx * 4, yy * 6, np.full_like(grey, 90)], axis=2).astype(np.uint8)
+    Image.fromarray(colour).save(still)  # a colour GIF: the restored picture has more colours than GIF holds
+    summary = bian.restore(still, tmp_path / "colour.gif", scale=2)
+    assert any("256 colours" in note for note in summary["notes_output"])
+    films = tmp_path / "films"
+    films.mkdir()
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=0.5", str(films / "anim.gif"))
+    shutil.copy(tmp_path / "out.gif", films / "still.gif")
+    bian.restore(films, tmp_path / "restored")
+    assert sorted(p.name for p in (tmp_path / "restored").iterdir() if not p.name.startswith(".")) == \
+        ["anim.mkv", "still.gif"]
+    with av.open(str(tmp_path / "restored" / "anim.mkv")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 5
+

@@ -20,7 +20,7 @@ from .pipeline.plan import build_plan
 from .pipeline.runner import chain, run
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
-                  ".wmv", ".flv", ".3gp", ".ogv", ".dv", ".mxf"}
+                  ".wmv", ".flv", ".3gp", ".ogv", ".dv", ".mxf", ".gif"}
 _WRITABLE_VIDEO = {".mp4", ".m4v", ".mov", ".mkv"}
 
 

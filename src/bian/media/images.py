@@ -1,4 +1,4 @@
-"""Still images in and out: PNG, JPEG, TIFF, WebP, BMP, JPEG 2000, AVIF; 8- and 16-bit; grey, alpha,
+"""Still images in and out: PNG, JPEG, TIFF, WebP, BMP, JPEG 2000, AVIF, GIF; 8- and 16-bit; grey, alpha,
 palette, CMYK; EXIF orientation applied on reading (pixels come out upright, the tag is not written back).
 
 Pillow reads headers and 8-bit pixels; OpenCV reads 16-bit pixels, which Pillow would truncate to
@@ -26,11 +26,13 @@ from .atomic import written
 Image.MAX_IMAGE_PIXELS = None  # bian enforces its own limit before any pixel is decoded
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-           ".webp": "WEBP", ".bmp": "BMP", ".jp2": "JPEG2000", ".j2k": "JPEG2000", ".avif": "AVIF"}
+           ".webp": "WEBP", ".bmp": "BMP", ".jp2": "JPEG2000", ".j2k": "JPEG2000", ".avif": "AVIF",
+           ".gif": "GIF"}
 """JPEG 2000 is how many archives and libraries publish their scans; AVIF is what phones and browsers
-now save. (Both were taken for videos: 'a video input needs a video output'.)"""
+now save. (They were taken for videos: 'a video input needs a video output'.) A GIF of one
+frame is a picture, an animated one a film (:func:`is_image`)."""
 SIXTEEN_BIT = {"PNG", "TIFF"}
-_ALPHA = {"PNG", "TIFF", "WEBP", "JPEG2000", "AVIF"}
+_ALPHA = {"PNG", "TIFF", "WEBP", "JPEG2000", "AVIF", "GIF"}  # GIF: fully transparent or opaque
 DEFAULT_MAX_PIXELS = 250_000_000
 
 
@@ -53,7 +55,15 @@ class ImageInfo:
 
 
 def is_image(path: Path) -> bool:
-    return path.suffix.lower() in FORMATS
+    """Whether ``path`` names a picture (by its extension); an existing GIF only when it has one frame."""
+    suffix = path.suffix.lower()
+    if suffix == ".gif" and path.is_file():
+        try:
+            with Image.open(path) as img:
+                return getattr(img, "n_frames", 1) == 1
+        except OSError:
+            return True  # read_image names what is wrong with it
+    return suffix in FORMATS
 
 
 def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Frame, ImageInfo]:
@@ -70,7 +80,7 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Frame,
     with img:
         if img.format not in FORMATS.values():
             raise InputError(f"unsupported image format {img.format}", path,
-                             "use PNG, JPEG, TIFF, WebP, BMP, JPEG 2000 or AVIF")
+                             "use PNG, JPEG, TIFF, WebP, BMP, JPEG 2000, AVIF or GIF")
         width, height = img.size
         if width * height > max_pixels:
             raise InputError(f"image is {width}×{height} = {width * height / 1e6:.0f} megapixels, over the "
@@ -164,7 +174,7 @@ def write_image(frame: Frame, info: ImageInfo, path: Path, grey: bool) -> list[s
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise OutputError(f"unsupported image extension '{path.suffix}'", path,
-                          "use .png, .jpg, .tif, .webp, .bmp, .jp2 or .avif")
+                          "use .png, .jpg, .tif, .webp, .bmp, .jp2, .avif or .gif")
     notes = []
     bits = 16 if info.bits == 16 and fmt in SIXTEEN_BIT else 8
     if info.mode == "F" and bits == 16:
@@ -182,6 +192,8 @@ def write_image(frame: Frame, info: ImageInfo, path: Path, grey: bool) -> list[s
         pixels = pixels[..., :1]
     if alpha is not None:
         pixels = np.concatenate([pixels, quantise(alpha, pixels.dtype)[..., None]], axis=2)
+    if fmt == "GIF" and pixels.shape[2] >= 3 and Image.fromarray(pixels[..., :3]).getcolors(256) is None:
+        notes.append("GIF holds 256 colours: the picture was reduced to them (use .png to keep every colour)")
     icc = _icc_for(info.icc_profile, pixels.shape[2])
     if info.icc_profile and icc is None:
         notes.append(f"the source's {_icc_space(info.icc_profile)} colour profile does not describe the output's "

@@ -165,7 +165,7 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
         frame, info = image_io.read_image(input_path, opts["max_pixels"])
         if not image_io.is_image(output):
             raise OptionError("an image input needs an image output", output,
-                              "use .png, .jpg, .tif, .webp, .bmp, .jp2 or .avif")
+                              "use .png, .jpg, .tif, .webp, .bmp, .jp2, .avif, .heic or .gif")
         source = Source("image", info.width, info.height, info.bits, info.grey, None, 1)
         notes = ["a two-level (1-bit) picture: --scratches leaves its thin lines alone (they are the picture, "
                  "and it has no grey to fill with); mark real damage with --mask"] \
