@@ -478,3 +478,24 @@ def test_still_gif_is_a_photo_and_an_animated_gif_a_film(tmp_path):
     with av.open(str(tmp_path / "restored" / "anim.mkv")) as c:
         assert sum(1 for _ in c.decode(video=0)) == 5
 
+
+def test_heic_phone_photo_is_read_upright_with_its_profile(tmp_path):
+    """HEIF/HEIC (what phones save when they photograph prints) could not be read at all."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    yy, xx = np.mgrid[0:48, 0:64]
+    rgb = np.stack([xx * 3, yy * 4, (xx + yy) * 2], axis=2).astype(np.uint8)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # held sideways: shown turned a quarter clockwise
+    src = tmp_path / "IMG_0001.HEIC"
+    Image.fromarray(rgb).save(src, format="HEIF", exif=exif.tobytes(), icc_profile=icc, quality=95)
+    out = tmp_path / "print.png"
+    assert bian.restore(src, out)["kind"] == "image"
+    with Image.open(out) as img:
+        assert img.size == (48, 64) and img.info.get("icc_profile") == icc
+        upright = np.rot90(rgb, -1).astype(int)
+        assert np.abs(np.asarray(img.convert("RGB")).astype(int) - upright).mean() < 3
+    bian.restore(src, tmp_path / "again.heic", scale=0.5)
+    with Image.open(tmp_path / "again.heic") as img:
+        assert img.format == "HEIF" and img.size == (24, 32)

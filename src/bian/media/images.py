@@ -1,4 +1,4 @@
-"""Still images in and out: PNG, JPEG, TIFF, WebP, BMP, JPEG 2000, AVIF, GIF; 8- and 16-bit; grey, alpha,
+"""Still images in and out: PNG, JPEG, TIFF, WebP, BMP, JPEG 2000, AVIF, HEIF, GIF; 8- and 16-bit; grey, alpha,
 palette, CMYK; EXIF orientation applied on reading (pixels come out upright, the tag is not written back).
 
 Pillow reads headers and 8-bit pixels; OpenCV reads 16-bit pixels, which Pillow would truncate to
@@ -7,6 +7,7 @@ and the resolution are kept at either depth.
 """
 from __future__ import annotations
 
+import functools
 import struct
 import warnings
 import zlib
@@ -27,12 +28,12 @@ Image.MAX_IMAGE_PIXELS = None  # bian enforces its own limit before any pixel is
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
            ".webp": "WEBP", ".bmp": "BMP", ".jp2": "JPEG2000", ".j2k": "JPEG2000", ".avif": "AVIF",
-           ".gif": "GIF"}
-"""JPEG 2000 is how many archives and libraries publish their scans; AVIF is what phones and browsers
-now save. (They were taken for videos: 'a video input needs a video output'.) A GIF of one
+           ".heic": "HEIF", ".heif": "HEIF", ".gif": "GIF"}
+"""JPEG 2000 is how many archives and libraries publish their scans; AVIF and HEIF (HEIC) are what phones
+and browsers now save. (They were taken for videos: 'a video input needs a video output'.) A GIF of one
 frame is a picture, an animated one a film (:func:`is_image`)."""
 SIXTEEN_BIT = {"PNG", "TIFF"}
-_ALPHA = {"PNG", "TIFF", "WEBP", "JPEG2000", "AVIF", "GIF"}  # GIF: fully transparent or opaque
+_ALPHA = {"PNG", "TIFF", "WEBP", "JPEG2000", "AVIF", "HEIF", "GIF"}  # GIF: fully transparent or opaque
 DEFAULT_MAX_PIXELS = 250_000_000
 
 
@@ -66,8 +67,26 @@ def is_image(path: Path) -> bool:
     return suffix in FORMATS
 
 
+@functools.cache
+def _heif_opener() -> bool:
+    """Teach Pillow HEIF (HEIC: phones' photos), through pillow-heif; False when it is not installed."""
+    try:
+        import pillow_heif  # here, not at the top: 50 ms that only pictures need
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+def _need_heif(path: Path, error=InputError) -> None:
+    if not _heif_opener() and path.suffix.lower() in (".heic", ".heif"):
+        raise error("HEIF/HEIC pictures need the pillow-heif package", path,
+                    "pip install pillow-heif, or use JPEG or PNG")
+
+
 def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Frame, ImageInfo]:
     """Decode one image into an upright RGB frame (uint8 or uint16) and what is needed to write it back alike."""
+    _need_heif(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -80,7 +99,7 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Frame,
     with img:
         if img.format not in FORMATS.values():
             raise InputError(f"unsupported image format {img.format}", path,
-                             "use PNG, JPEG, TIFF, WebP, BMP, JPEG 2000, AVIF or GIF")
+                             "use PNG, JPEG, TIFF, WebP, BMP, JPEG 2000, AVIF, HEIF or GIF")
         width, height = img.size
         if width * height > max_pixels:
             raise InputError(f"image is {width}×{height} = {width * height / 1e6:.0f} megapixels, over the "
@@ -174,7 +193,8 @@ def write_image(frame: Frame, info: ImageInfo, path: Path, grey: bool) -> list[s
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise OutputError(f"unsupported image extension '{path.suffix}'", path,
-                          "use .png, .jpg, .tif, .webp, .bmp, .jp2, .avif or .gif")
+                          "use .png, .jpg, .tif, .webp, .bmp, .jp2, .avif, .heic or .gif")
+    _need_heif(path, OutputError)
     notes = []
     bits = 16 if info.bits == 16 and fmt in SIXTEEN_BIT else 8
     if info.mode == "F" and bits == 16:
@@ -271,6 +291,6 @@ def _write_8bit(pixels: np.ndarray, info: ImageInfo, fmt: str, path: Path, icc: 
         options.update(quality=95, subsampling=0)
     elif fmt == "WEBP":
         options.update(quality=95, method=4)
-    elif fmt == "AVIF":
+    elif fmt in ("AVIF", "HEIF"):
         options.update(quality=90)
     img.save(path, format=fmt, **options)
