@@ -211,7 +211,7 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     if info.alpha:
         notes.append("the source's transparency (alpha channel) is not kept: "
                      + ("the numbered frames are written without it" if to_frames else "video output has none"))
-    interlace_note = deinterlace.note(stages, info)
+    interlace_note = deinterlace.note(stages, info, opts)
     if interlace_note:
         notes.append(interlace_note)
     seg = max(1, int(round(float(info.rate or 25) * opts["segment_seconds"])))

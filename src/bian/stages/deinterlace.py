@@ -2,16 +2,17 @@
 the combing of a woven frame for detail. One frame out per frame in, at its first field's moment (same
 rate and timestamps); the frames before and after give the other field's lines where nothing moves.
 
-``--deinterlace auto`` (default) deinterlaces a video whose stream is flagged interlaced; pictures are
-never interlaced. ``--field-order auto`` takes the order the stream states (DV: bottom first by its
-standard), else top first (the plan says so).
+``--deinterlace auto`` (default) deinterlaces a video whose stream is flagged interlaced, unless its first
+frames show both fields of each frame from one moment (film transferred 2:2); pictures are never
+interlaced. ``--field-order auto`` takes the order those frames show clearly, else the one the stream states
+(DV: bottom first by its standard), else top first; the plan's note says which.
 """
 from __future__ import annotations
 
 from ..analysis.cuts import is_cut
 from ..errors import OptionError
 from ..pipeline.options import Option, choice
-from ..temporal.deinterlace import deinterlace
+from ..temporal.deinterlace import deinterlace, field_pattern
 from ..temporal.framecache import PerPair
 from ..temporal.shots import shot_span, thumbnail
 from .base import Stage, Window
@@ -28,6 +29,10 @@ OPTIONS = [
 ]
 
 
+SAMPLE = 48
+"""Frames read from the start of the video, when the plan is made, to see how its fields relate in time."""
+
+
 def build(opts: dict, source) -> list:
     mode, order = opts.get("deinterlace", "auto"), opts.get("field_order", "auto")
     if source.kind != "video":
@@ -36,44 +41,85 @@ def build(opts: dict, source) -> list:
                               hint="drop them (a photo has no fields)")
         return []
     video = source.video
-    if mode == "off" or (mode == "auto" and not (video is not None and video.interlaced)):
+    if mode == "off" or (mode == "auto" and not video.interlaced):
         if order != "auto":
             raise OptionError("--field-order needs deinterlacing", hint="add --deinterlace on, or drop --field-order")
         return []
-    if video is not None and video.rotation in (90, 270):
+    if video.rotation in (90, 270):
         raise OptionError("cannot deinterlace a video shown turned by 90° (its fields run across the picture)",
                           video.path, "use --deinterlace off, or deinterlace it first (ffmpeg -vf bwdif)")
-    order, origin = field_order(order, video)
-    return [Deinterlace(order == "tff", origin)]
+    pattern = look(video)
+    if mode == "auto" and progressive(pattern):
+        return []
+    order, origin = field_order(order, video, pattern)
+    return [Deinterlace(order == "tff", origin, pattern["telecine"])]
 
 
-def field_order(order: str, video) -> tuple[str, str]:
-    """(the field order to use, where it comes from: "option", "stream" or "assumed"): the user's, else
-    the stream's, else top first. Turned upside down (rotation 180°), a picture of even height has its
-    fields swapped."""
+_LOOKS: dict = {}
+
+
+def look(video) -> dict:
+    """:func:`~bian.temporal.deinterlace.field_pattern` of the video's first :data:`SAMPLE` frames (kept for
+    the plan's note, which asks again)."""
+    key = (str(video.path), repr(video.image2), video.frames, video.duration)
+    if key not in _LOOKS:
+        from ..media.video import VideoReader
+        grey = [f.rgb().mean(axis=2) for f in VideoReader(video).frames(0, SAMPLE)]
+        _LOOKS.clear()
+        _LOOKS[key] = field_pattern(grey)
+    return _LOOKS[key]
+
+
+def progressive(pattern: dict) -> bool:
+    """Most frames that showed motion had both fields from one moment."""
+    spoke = sum(pattern[k] for k in ("tff", "bff", "progressive", "combed"))
+    return spoke >= 8 and pattern["progressive"] >= 0.7 * spoke
+
+
+def field_order(order: str, video, pattern: dict) -> tuple[str, str]:
+    """(the field order to use, where it comes from: "option", "pictures", "stream" or "assumed"): the
+    user's, else what the pictures show when they show it clearly, else the stream's, else top first.
+    Turned upside down (rotation 180°), a picture of even height has the stream's order swapped (the
+    pictures are looked at upright)."""
     if order != "auto":
         return order, "option"
-    stated = video.field_order if video is not None else None
-    order = stated or "tff"
-    if video is not None and video.rotation == 180 and video.height % 2 == 0:
-        order = "bff" if order == "tff" else "tff"
-    return order, "stream" if stated else "assumed"
+    tff, bff = pattern["tff"], pattern["bff"]
+    if tff + bff >= 6 and max(tff, bff) >= 0.8 * (tff + bff):
+        return ("tff" if tff > bff else "bff"), "pictures"
+    stated = video.field_order
+    if stated is None:
+        return "tff", "assumed"
+    if video.rotation == 180 and video.height % 2 == 0:
+        stated = "bff" if stated == "tff" else "tff"
+    return stated, "stream"
 
 
-def note(stages: list, info) -> str | None:
+def note(stages: list, info, opts: dict) -> str | None:
     """The plan's line on interlacing: what was done with a flagged or forced interlaced source."""
     stage = next((s for s in stages if isinstance(s, Deinterlace)), None)
     if stage is None:
-        return ("the source is interlaced but --deinterlace off: bian restores the woven frames as they are, "
-                "and combing on moving edges is taken for detail") if info.interlaced else None
+        if not info.interlaced:
+            return None
+        if opts.get("deinterlace", "auto") == "off":
+            return ("the source is interlaced but --deinterlace off: bian restores the woven frames as they are, "
+                    "and combing on moving edges is taken for detail")
+        return ("the stream is flagged interlaced but both fields of each frame show one moment (film "
+                "transferred 2:2, or progressive video): kept as whole frames (--deinterlace on forces it)")
+    chosen, stated = ("tff" if stage.top_first else "bff"), info.field_order
     order = "top field first" if stage.top_first else "bottom field first"
-    if stage.order_from == "stream":
-        order += " as the stream states"
-    elif stage.order_from == "assumed":
-        order += " (assumed: the stream does not say; if motion judders, give --field-order bff)"
+    order += {"stream": " as the stream states",
+              "pictures": " as the pictures show" + ("" if stated in (None, chosen) else
+                                                     f" (the stream says {'top' if stated == 'tff' else 'bottom'} first)"),
+              "assumed": " (assumed: neither the stream nor the pictures say; if motion judders, give "
+                         "--field-order bff)",
+              "option": ""}[stage.order_from]
     flagged = "the source is interlaced" if info.interlaced else "--deinterlace on (the stream is not flagged interlaced)"
-    return (f"{flagged}: deinterlaced, {order}, one frame per frame at its first field's moment (same rate; "
+    text = (f"{flagged}: deinterlaced, {order}, one frame per frame at its first field's moment (same rate; "
             "weave where still, interpolation where moving)")
+    if stage.telecine:
+        text += ("; its fields follow a 3:2 pull-down (film at 24 fps): inverse telecine would give back the film "
+                 "frames (bian does not do that)")
+    return text
 
 
 class Deinterlace(Stage):
@@ -82,12 +128,12 @@ class Deinterlace(Stage):
     name = "deinterlace"
     before = after = 1
 
-    def __init__(self, top_first: bool = True, order_from: str = "option"):
-        self.top_first, self.order_from = bool(top_first), order_from
+    def __init__(self, top_first: bool = True, order_from: str = "option", telecine: bool = False):
+        self.top_first, self.order_from, self.telecine = bool(top_first), order_from, telecine
         self._cut = PerPair(is_cut)
 
     def describe(self) -> dict:
-        return {"field_order": "tff" if self.top_first else "bff",
+        return {"field_order": "tff" if self.top_first else "bff", "field_order_from": self.order_from,
                 "method": "motion-adaptive: weave where still, field interpolation where moving"}
 
     def summarise(self, frame):

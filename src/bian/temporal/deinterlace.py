@@ -23,6 +23,8 @@ _LOW = (np.float32(4309 / 8192), np.float32(213 / 8192))
 _HIGH = (np.float32(5570 / 8192), np.float32(3801 / 8192), np.float32(1016 / 8192))
 """High vertical band from the mean of the neighbouring fields (lines y, y±2, y±4)."""
 _PAD = 4
+_MOTION = np.float32(6 / 255)
+"""A difference between fields that counts as motion when judging field order (above grain and coding noise)."""
 
 
 def weave(first: np.ndarray, second: np.ndarray, top_first: bool = True) -> np.ndarray:
@@ -116,3 +118,56 @@ def _pad(frame: np.ndarray) -> np.ndarray:
     """``frame`` with ``_PAD`` rows mirrored at top and bottom. Reflection keeps line parity (row −k is
     row k), so a padded line always stands for a line of its own field."""
     return np.pad(frame, ((_PAD, _PAD),) + ((0, 0),) * (frame.ndim - 1), mode="reflect")
+
+
+
+def field_pattern(frames: list[np.ndarray]) -> dict:
+    """How the fields of consecutive woven frames relate in time, from their pictures alone.
+
+    ``frames``: consecutive woven frames, grey float32 H×W in [0, 1]. Each frame's bottom field is
+    compared with the top field (moved half a line down by averaging its lines) of the same frame, the
+    previous and the next one. Top field first, a bottom field lies between its own frame's top field and
+    the next frame's, so the previous frame's differs most; bottom field first, the next frame's. A frame
+    whose two fields match each other much better than either neighbour's shows one moment (a progressive
+    picture carried as two fields: film transferred 2:2); one whose fields match a neighbour's much better
+    than each other is combed across moments by a pull-down. Frames without clear motion say nothing.
+
+    Returns how many frames said each: ``{"tff", "bff", "progressive", "combed"}``, and ``"telecine"``:
+    True when the combed frames come two in every five (3:2 pull-down: 24 film frames over 60 fields).
+    """
+    votes = {"tff": 0, "bff": 0, "progressive": 0, "combed": 0}
+    combed: list[bool | None] = []
+    tops = [(f[0::2][:-1] + f[0::2][1:]) * np.float32(0.5) for f in frames]
+    bottoms = [f[1::2][: len(t)] for f, t in zip(frames, tops)]
+    for k in range(1, len(frames) - 1):
+        diffs = np.stack([np.abs(bottoms[k] - tops[j]) for j in (k, k - 1, k + 1)])
+        # judged where the three disagree (moving parts): still detail and grain weigh on all three alike
+        moving = diffs.max(axis=0) - diffs.min(axis=0) > _MOTION
+        if moving.mean() < 0.002:
+            combed.append(None)  # no clear motion
+            continue
+        same, before, after = (float(d[moving].mean()) for d in diffs)
+        low, high = min(same, before, after), max(same, before, after)
+        if high < 1.5 * low:
+            combed.append(None)  # no clear motion
+            continue
+        combed.append(same > 2 * min(before, after))
+        if same < 0.6 * min(before, after):
+            votes["progressive"] += 1
+        elif combed[-1]:
+            votes["combed"] += 1
+        elif max(before, after) > 1.25 * min(before, after):  # else too close to call
+            votes["tff" if before > after else "bff"] += 1
+    votes["telecine"] = _pull_down(combed)
+    return votes
+
+
+def _pull_down(combed: list[bool | None]) -> bool:
+    """True when, at some phase, two frames of every five are combed and the other three not (3:2)."""
+    if sum(c is not None for c in combed) < 10:
+        return False
+    for phase in range(5):
+        fit = [c == ((i - phase) % 5 >= 3) for i, c in enumerate(combed) if c is not None]
+        if sum(fit) >= 0.9 * len(fit):
+            return True
+    return False
