@@ -4,8 +4,10 @@ Real progressive footage from ``../shared/data`` becomes interlaced the way a ca
 frame k holds the first field's lines from source frame 2k and the second field's from frame 2k+1
 (both field orders). The answer for frame k is source frame 2k (the first field's moment), which is
 what bian's deinterlace stage outputs (one frame per woven frame, at its first field's time).
-Optionally (``--h264``) the woven clip goes through an interlaced H.264 encode first (x264 with
-``+ildct+ilme``, crf 18), as a DV/HDV/broadcast capture would.
+With ``--h264`` the clip becomes a real capture file instead: each moment to 4:2:0, fields woven, coded
+as interlaced H.264 (x264 ``+ildct+ilme``, crf 18, field order flagged), as a DV/HDV/broadcast capture;
+bian reads it with its own reader (the stage gets the decoded planes) and FFmpeg deinterlaces it as
+``ffmpeg -i capture.mp4 -vf bwdif`` does (on the decoded planes), both then converted to RGB.
 
 Scores per clip and field order: PSNR (dB) and SSIM against the answer over whole frames, combing
 (:func:`bian.temporal.deinterlace.combing`, 8-bit levels; the answer's own is shown for reference: real
@@ -21,8 +23,10 @@ from __future__ import annotations
 import argparse
 import platform
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -39,6 +43,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 import ffmpeg_anchor  # noqa: E402
 
 from bian.frame import Frame  # noqa: E402
+from bian.media.video import VideoReader, probe_video  # noqa: E402
 from bian.pipeline.runner import apply_stage  # noqa: E402
 from bian.stages.deinterlace import Deinterlace  # noqa: E402
 from bian.temporal.deinterlace import combing, line_double, weave  # noqa: E402
@@ -76,39 +81,60 @@ def load(source: str, start: int, count: int, crop) -> np.ndarray:
     return out[:, : out.shape[1] // 2 * 2, : out.shape[2] // 2 * 2]
 
 
-def h264_round_trip(woven: np.ndarray, top_first: bool) -> np.ndarray:
-    """The woven frames through an interlaced H.264 encode (x264 +ildct+ilme, crf 18, 4:2:0) and back."""
-    h, w = woven.shape[1:3]
-    raw = (np.clip(woven, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes()
-    order = "tff=1" if top_first else "bff=1"
-    encode = ["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "25",
-              "-i", "-", "-c:v", "libx264", "-crf", "18", "-preset", "fast", "-flags", "+ildct+ilme",
-              "-x264-params", order, "-pix_fmt", "yuv420p", "-f", "h264", "-"]
-    stream = subprocess.run(encode, input=raw, capture_output=True, check=True).stdout
-    decode = ["ffmpeg", "-v", "error", "-f", "h264", "-i", "-", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    out = subprocess.run(decode, input=stream, capture_output=True, check=True).stdout
-    return np.frombuffer(out, np.uint8).reshape(woven.shape).astype(np.float32) / 255
+def h264_capture(clip: np.ndarray, top_first: bool, folder: Path) -> Path:
+    """The progressive ``clip`` (taken as field moments, 50 per second) made into an interlaced capture as
+    a camera writes it: 4:2:0 per moment, fields woven (FFmpeg tinterlace), interlaced H.264 (x264
+    +ildct+ilme, crf 18) flagged with its field order."""
+    n, h, w = clip.shape[:3]
+    order = "tff" if top_first else "bff"
+    path = folder / f"capture_{order}.mp4"
+    raw = (np.clip(clip, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes()
+    weave_filter = f"format=yuv420p,tinterlace=mode=interleave_{'top' if top_first else 'bottom'},setfield={order}"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "50",
+                    "-i", "-", "-vf", weave_filter, "-c:v", "libx264", "-crf", "18", "-preset", "fast",
+                    "-flags", "+ildct+ilme", "-x264-params", f"{order}=1", str(path)], input=raw, check=True)
+    return path
 
 
-def run_bian(woven: np.ndarray, top_first: bool) -> tuple[np.ndarray, float]:
-    """bian's stage over the clip (windows as the runner makes them); (frames, CPU s/frame)."""
+def decode_rgb(path: Path) -> np.ndarray:
+    """The capture's frames as bian's reader gives them (float32 RGB)."""
+    return np.stack([f.rgb() for f in VideoReader(probe_video(path)).frames()])
+
+
+def run_bian(woven: np.ndarray | Path, top_first: bool) -> tuple[np.ndarray, float]:
+    """bian's stage over the clip (windows as the runner makes them); (frames, CPU s/frame). A capture
+    file is read by bian's reader, as a restore reads it (its decoded pictures go to the stage, and the
+    decoding counts in the time)."""
     stage = Deinterlace(top_first)
-    frames = [Frame(image=f, time=Fraction(k, 25), duration=Fraction(1, 25), index=k) for k, f in enumerate(woven)]
     started = time.process_time()
-    out = np.stack([f.image for f in apply_stage(stage, frames)])
-    return out, (time.process_time() - started) / len(woven)
+    if isinstance(woven, Path):
+        frames = VideoReader(probe_video(woven)).frames()
+    else:
+        frames = [Frame(image=f, time=Fraction(k, 25), duration=Fraction(1, 25), index=k) for k, f in enumerate(woven)]
+    out = np.stack([f.rgb() for f in apply_stage(stage, frames)])
+    return out, (time.process_time() - started) / len(out)
 
 
-def run_ffmpeg(woven: np.ndarray, name: str, top_first: bool) -> tuple[np.ndarray, float]:
+def run_ffmpeg(woven: np.ndarray | Path, name: str, top_first: bool) -> tuple[np.ndarray, float]:
+    """FFmpeg's deinterlacer ``name`` over the woven frames (as 16-bit planar RGB), or over a capture file
+    (on its decoded YUV planes, as ``ffmpeg -vf bwdif`` on the file works); (frames, CPU s/frame)."""
     parity = "tff" if top_first else "bff"
     options = f"mode=frame:parity={parity}:deint=all" if name == "estdif" else \
         f"mode=send_frame:parity={parity}:deint=all"
-    chain = f"format=gbrp16le,setfield={parity},{name}={options}"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = ffmpeg_anchor.run_filter(woven, chain, fps=25)
+    if isinstance(woven, Path):
+        reference = decode_rgb(woven)
+        cmd = ["ffmpeg", "-v", "error", "-threads", str(ffmpeg_anchor.THREADS), "-filter_threads",
+               str(ffmpeg_anchor.THREADS), "-i", str(woven), "-vf", f"{name}={options}", "-sws_flags",
+               "accurate_rnd+full_chroma_int+bitexact", "-f", "rawvideo", "-pix_fmt", "rgb48le", "-"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        raw = subprocess.run(cmd, capture_output=True, check=True).stdout
+        out = np.frombuffer(raw, "<u2").reshape(reference.shape).astype(np.float32) / 65535
+    else:
+        out = ffmpeg_anchor.run_filter(woven, f"format=gbrp16le,setfield={parity},{name}={options}", fps=25)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return out, cpu / len(woven)
+    return out, cpu / len(out)
 
 
 def scores(out: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
@@ -128,28 +154,32 @@ def main() -> None:
     if not ffmpeg_anchor.available():
         sys.exit("ffmpeg CLI not found")
     print(f"# deinterlace — {platform.node()} {platform.machine()}, {args.pairs} woven frames per clip"
-          + (", interlaced H.264 crf 18 first" if args.h264 else ", lossless weave"))
+          + (", interlaced H.264 captures (crf 18, 4:2:0)" if args.h264 else ", lossless RGB weave"))
     totals: dict[str, list[float]] = {}
+    folder = Path(tempfile.mkdtemp(prefix="bench_deinterlace_"))
     for label, (source, start, crop) in CLIPS.items():
         clip = load(source, start, 2 * args.pairs, crop)
         truth = clip[0::2]
         for top_first in (True, False):
             woven = np.stack([weave(a, b, top_first) for a, b in zip(clip[0::2], clip[1::2])])
+            source = woven
             if args.h264:
-                woven = h264_round_trip(woven, top_first)
+                source = h264_capture(clip, top_first, folder)
+                woven = decode_rgb(source)
             order = "tff" if top_first else "bff"
             print(f"\n## {label}, {order} (answer's own combing {np.mean([combing(f) for f in truth]):.2f})\n")
             print("| method | PSNR dB | SSIM | combing | CPU s/frame |")
             print("|---|---|---|---|---|")
             runs = {"woven (no deinterlace)": (woven, 0.0),
                     "line doubling": (np.stack([line_double(f, top_first) for f in woven]), 0.0),
-                    "bian": run_bian(woven, top_first)}
+                    "bian": run_bian(source, top_first)}
             for name in ("yadif", "bwdif", "estdif"):
-                runs[f"ffmpeg {name}"] = run_ffmpeg(woven, name, top_first)
+                runs[f"ffmpeg {name}"] = run_ffmpeg(source, name, top_first)
             for name, (out, cpu) in runs.items():
                 psnr, ssim, comb = scores(out, truth)
                 totals.setdefault(name, []).append(psnr)
                 print(f"| {name} | {psnr:.2f} | {ssim:.4f} | {comb:.2f} | {cpu:.4f} |")
+    shutil.rmtree(folder)
     print("\n## mean PSNR over clips and orders (dB), and against bwdif\n")
     print("| method | mean PSNR | − bwdif |")
     print("|---|---|---|")

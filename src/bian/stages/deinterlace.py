@@ -9,6 +9,8 @@ interlaced. ``--field-order auto`` takes the order those frames show clearly, el
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..analysis.cuts import is_cut
 from ..errors import OptionError
 from ..pipeline.options import Option, choice
@@ -143,6 +145,60 @@ class Deinterlace(Stage):
     def process(self, window: Window) -> list:
         start, stop = shot_span(self.summaries(window), window.center, self._cut)
         c = window.center
-        prev = window.frames[c - 1].rgb() if c - 1 >= start else None
-        nxt = window.frames[c + 1].rgb() if c + 1 < stop else None
-        return [window.current.replace(image=deinterlace(window.current.rgb(), prev, nxt, self.top_first))]
+        frames = [window.frames[c - 1] if c - 1 >= start else None, window.current,
+                  window.frames[c + 1] if c + 1 < stop else None]
+        planes = [None if f is None else _planes(f) for f in frames]
+        if planes[1] is not None and all(f is None or _alike(p, planes[1]) for f, p in zip(frames, planes)):
+            # The decoded planes themselves: an interlaced 4:2:0 picture's chroma alternates fields row by row
+            # of its own plane, which the conversion to RGB has already smeared across both fields.
+            rebuilt = [deinterlace(cur, before, after, self.top_first) for before, cur, after in
+                       zip(*(p or [None] * len(planes[1]) for p in planes))]
+            return [window.current.replace(image=None, source=_decoded(window.current.source, rebuilt))]
+        rgb = [None if f is None else f.rgb() for f in frames]
+        return [window.current.replace(image=deinterlace(rgb[1], rgb[0], rgb[2], self.top_first))]
+
+
+def _plane_bits(picture) -> list[int] | None:
+    """Bits per sample of each plane of a decoded picture whose planes each hold one component (planar YUV,
+    grey, planar RGB), little-endian, at most 16 bits; None for packed or semi-planar layouts."""
+    fmt = picture.format
+    planes = {c.plane: c.bits for c in fmt.components}
+    if len(planes) != len(fmt.components) or fmt.is_big_endian or fmt.has_palette or fmt.is_bayer \
+            or max(planes.values()) > 16:
+        return None
+    return [planes[i] for i in range(len(planes))]
+
+
+def _planes(frame) -> list[np.ndarray] | None:
+    """The decoded planes of ``frame`` as float32 in [0, 1] (each at its own size), or None when the frame
+    holds no decoded picture (already worked on, or turned) or one of another layout."""
+    source = frame.source
+    bits = None if source is None else _plane_bits(source.picture)
+    if bits is None:
+        return None
+    out = []
+    for plane, depth in zip(source.picture.planes, bits):
+        samples = np.frombuffer(plane, np.uint8 if depth <= 8 else np.dtype("<u2"))
+        out.append(samples.reshape(plane.height, -1)[:, : plane.width] * np.float32(1 / (2 ** depth - 1)))
+    return out
+
+
+def _alike(planes: list[np.ndarray] | None, like: list[np.ndarray]) -> bool:
+    return planes is not None and [p.shape for p in planes] == [p.shape for p in like]
+
+
+def _decoded(source, planes: list[np.ndarray]):
+    """A decoded picture like ``source``'s (format, size, colour tags) holding ``planes`` (float32 in [0, 1])."""
+    import av
+
+    from ..media.video import Decoded
+    like = source.picture
+    picture = av.VideoFrame(like.width, like.height, like.format.name)
+    for plane, depth, values in zip(picture.planes, _plane_bits(like), planes):
+        dtype = np.dtype(np.uint8 if depth <= 8 else "<u2")
+        rows = np.zeros((plane.height, plane.line_size // dtype.itemsize), dtype)
+        rows[:, : plane.width] = np.rint(values * np.float32(2 ** depth - 1))
+        plane.update(rows)
+    for tag in ("colorspace", "color_range", "color_primaries", "color_trc"):
+        setattr(picture, tag, getattr(like, tag))
+    return Decoded(picture, source.rgb_format)
