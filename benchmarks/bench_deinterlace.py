@@ -1,6 +1,7 @@
 """Deinterlacing on interlaced clips with a known answer, against FFmpeg's deinterlacers in the same run.
 
-Real progressive footage from ``../shared/data`` becomes interlaced the way a camera makes it: woven
+Real progressive footage from ``../shared/data`` (and FFmpeg's synthetic ``testsrc2`` pattern, sharp
+saturated graphics at 50 fps) becomes interlaced the way a camera makes it: woven
 frame k holds the first field's lines from source frame 2k and the second field's from frame 2k+1
 (both field orders). The answer for frame k is source frame 2k (the first field's moment), which is
 what bian's deinterlace stage outputs (one frame per woven frame, at its first field's time).
@@ -56,13 +57,19 @@ CLIPS = {
     "sample_bw (film, 920×672 → 640×480)": ("film/sample_bw.mp4", 120, (640, 480)),
     "remaster_clip (damaged film, 432×320)": ("film/remaster_clip.mp4", 60, None),
     "driving (head moving, 410×412)": ("animate/driving.mp4", 20, None),
+    "testsrc2 (FFmpeg's synthetic colour pattern, 50 fps, 480×320)": ("lavfi:testsrc2=size=480x320:rate=50", 0, None),
 }
 
 
 def load(source: str, start: int, count: int, crop) -> np.ndarray:
     """``count`` consecutive source frames as float32 N×H×W×3 in [0, 1] (even height and width)."""
     path = SHARED / source
-    if path.is_dir():
+    if source.startswith("lavfi:"):
+        w, h = (int(v) for v in source.split("size=")[1].split(":")[0].split("x"))
+        raw = subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", source[6:], "-frames:v", str(start + count),
+                              "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+        frames = list(np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)[start:])
+    elif path.is_dir():
         files = sorted(path.glob("*.png"))[start:start + count]
         frames = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in files]
     else:
