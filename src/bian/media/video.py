@@ -18,6 +18,7 @@ from av.video.reformatter import Interpolation
 
 from ..errors import InputError
 from ..frame import Frame
+from . import yuv
 from .sequence import frame_path
 
 _ACCURATE = (Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
@@ -29,7 +30,8 @@ def conversion(rgb_format: str) -> Interpolation | None:
     round down: a 4:2:0 picture decoded 0.8–1.5 levels dark and came back 1.2 levels darker from a restore
     that changed nothing, and a grey full-range film (MJPEG, phones) came back green-tinted (chroma 127 for
     grey). Accurate rounding with full chroma interpolation fixes both (0.2 and 0); for rgb48le the same
-    flags return garbage (FFmpeg 8), and the defaults there are within 0.6 of a level."""
+    flags return garbage (FFmpeg 8) and the defaults truncate (half a level dark): planar YUV of more than
+    8 bits is converted by :mod:`bian.media.yuv` instead, the rest (grey, RGB, P010) by the defaults."""
     return _ACCURATE if rgb_format == "rgb24" else None
 
 
@@ -145,8 +147,10 @@ def probe_video(path: Path, image2: dict | None = None) -> VideoInfo:
                          sample_aspect=sar, image2=image2)
 
 
-_FIELD_ORDERS = {2: "tff", 3: "bff", 4: "bff", 5: "tff"}
-"""FFmpeg's AVFieldOrder → the field shown first: TT, BB, TB (top coded first, bottom shown first), BT."""
+_FIELD_ORDERS = {2: "tff", 3: "bff", 4: "tff", 5: "bff"}
+"""FFmpeg's AVFieldOrder → the field shown first: TT, BB, TB, BT. TB and BT come from QuickTime's and
+Matroska's "interleaved" field orders (fiel 9 and 14 of Apple TN2162: top first, bottom first), as
+interlaced ProRes carries (a top-first ProRes file probes "tb")."""
 
 
 def _field_order(codec_context) -> str | None:
@@ -315,8 +319,7 @@ class VideoReader:
     def _convert(self, av_frame, time, index, tb, fallback) -> Frame:
         duration = av_frame.duration * tb if av_frame.duration else fallback
         if self._k:
-            pixels = av_frame.to_ndarray(format=self._format, interpolation=conversion(self._format))
-            image = np.ascontiguousarray(np.rot90(pixels, self._k))
+            image = np.ascontiguousarray(np.rot90(rgb_pixels(av_frame, self._format), self._k))
             return Frame(image=image, time=time, duration=duration, index=index)
         return Frame(image=None, time=time, duration=duration, index=index,
                      source=Decoded(av_frame, self._format))
@@ -338,7 +341,17 @@ class Decoded:
         return self.picture.height
 
     def pixels(self) -> np.ndarray:
-        return self.picture.to_ndarray(format=self.rgb_format, interpolation=conversion(self.rgb_format))
+        return rgb_pixels(self.picture, self.rgb_format)
+
+
+def rgb_pixels(picture: av.VideoFrame, rgb_format: str) -> np.ndarray:
+    """The RGB pixels of a decoded picture in ``rgb_format`` (rgb24: uint8; rgb48le: uint16) H×W×3; YUV of
+    more than 8 bits converted by :mod:`bian.media.yuv` (swscale's is half a level dark there)."""
+    if rgb_format == "rgb48le":
+        exact = yuv.to_rgb48(picture)
+        if exact is not None:
+            return exact
+    return picture.to_ndarray(format=rgb_format, interpolation=conversion(rgb_format))
 
 
 def _check_complete(info: VideoInfo, end: Fraction | None) -> None:
