@@ -499,3 +499,60 @@ def test_heic_phone_photo_is_read_upright_with_its_profile(tmp_path):
     bian.restore(src, tmp_path / "again.heic", scale=0.5)
     with Image.open(tmp_path / "again.heic") as img:
         assert img.format == "HEIF" and img.size == (24, 32)
+
+
+def _grey_ramp_10bit(path, h=64, w=96):
+    """A 10-bit 4:2:0 film (FFV1, BT.709 limited) of a grey ramp: luma codes 64…940, chroma neutral."""
+    from bian.media import yuv
+
+    luma = (64 + np.round(np.linspace(0, 876, w)))[None, :].repeat(h, 0).astype(np.uint16)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("ffv1", rate=25)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p10le"
+        s.codec_context.colorspace, s.codec_context.color_range = 1, 1
+        for i in range(2):
+            picture = av.VideoFrame(w, h, "yuv420p10le")
+            for plane, value in zip(picture.planes, (luma, 512, 512)):
+                yuv._plane(plane)[:] = value
+            picture.colorspace, picture.color_range, picture.pts = 1, 1, i
+            c.mux(s.encode(picture))
+        c.mux(s.encode(None))
+    return luma
+
+
+def test_ten_bit_frames_reach_the_stages_at_their_level(tmp_path):
+    """Frames of 10-bit sources (ProRes, DNxHR, HEVC 10) reached the stages half an 8-bit level dark (mean
+    −0.49, max −0.98 on a grey ramp): swscale truncates YUV → 16-bit RGB whatever the flags."""
+    src = tmp_path / "ramp10.mkv"
+    luma = _grey_ramp_10bit(src)
+    expected = (luma - 64) / 876
+    for frame in VideoReader(probe_video(src)).frames():
+        error = (frame.rgb() - expected[..., None]) * 255
+        assert abs(error.mean()) < 0.02 and np.abs(error).max() < 0.05
+
+
+def test_rgb_master_into_ten_bits_is_not_brightened(tmp_path):
+    """16-bit RGB → 10-bit YUV through swscale came out about 1.7 codes (0.4 of an 8-bit level) bright, which
+    only cancelled the dark decode for frames no stage had touched."""
+    from bian.media import yuv
+
+    h, w = 64, 96
+    grey = np.linspace(0, 1, w)[None, :].repeat(h, 0)
+    src = tmp_path / "master.mkv"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("ffv1", rate=25)
+        s.width, s.height, s.pix_fmt = w, h, "gbrp16le"
+        for i in range(2):
+            picture = av.VideoFrame.from_ndarray(np.dstack([np.round(grey * 65535).astype(np.uint16)] * 3),
+                                                 format="rgb48le").reformat(format="gbrp16le")
+            picture.pts = i
+            c.mux(s.encode(picture))
+        c.mux(s.encode(None))
+    out = tmp_path / "out.mkv"
+    bian.restore(src, out, crf=0)
+    with av.open(str(out)) as c:
+        picture = next(c.decode(video=0))
+        assert picture.format.name == "yuv420p10le" and picture.color_range != 2
+        luma = yuv._plane(picture.planes[0]).astype(np.float64)
+        chroma = yuv._plane(picture.planes[1]).astype(np.float64)
+    assert abs((luma - (64 + 876 * grey)).mean()) < 0.4 and np.abs(chroma - 512).max() <= 1

@@ -21,7 +21,7 @@ from av.video.frame import PictureType
 
 from ..errors import OptionError, OutputError
 from ..frame import Frame, quantise
-from . import images
+from . import images, yuv
 from .mux import KEEP_TIMESTAMPS
 from .video import conversion
 
@@ -234,11 +234,14 @@ class SegmentWriter:
             av_frame = decoded
             av_frame.pict_type = PictureType.NONE  # the decoder's frame types must not force the encoder's
         else:
-            image = quantise(frame.image, np.uint16 if s.high_bit else np.uint8)
-            av_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self._in_format)
-            av_frame = av_frame.reformat(format=s.pix_fmt, dst_colorspace=s.colorspace or None,
-                                         dst_color_range=s.color_range or None,
-                                         interpolation=conversion(self._in_format))
+            image = np.ascontiguousarray(quantise(frame.image, np.uint16 if s.high_bit else np.uint8))
+            # more than 8 bits: swscale's RGB → YUV is half a level bright there (see bian.media.yuv)
+            av_frame = yuv.from_rgb48(image, s.pix_fmt, s.colorspace, s.color_range) if s.high_bit else None
+            if av_frame is None:
+                av_frame = av.VideoFrame.from_ndarray(image, format=self._in_format)
+                av_frame = av_frame.reformat(format=s.pix_fmt, dst_colorspace=s.colorspace or None,
+                                             dst_color_range=s.color_range or None,
+                                             interpolation=conversion(self._in_format))
         av_frame.pts = round(frame.time / s.time_base)
         av_frame.time_base = s.time_base
         self.container.mux(self.stream.encode(av_frame))
