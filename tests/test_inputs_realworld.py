@@ -44,6 +44,33 @@ def test_full_range_grey_film_stays_grey(tmp_path):
     assert abs(np.stack([y for y, _ in planes(out)]).mean() - luma_in) < 0.3
 
 
+def test_full_range_colour_film_keeps_its_colour(tmp_path):
+    """A colour full-range film (yuvj420p: MJPEG from old digital cameras, phones) came back with its chroma
+    half a code low (U −0.48, V −0.38 on a smooth field; R −0.7, G +0.5, B −0.9 levels): swscale's RGB →
+    full-range 8-bit YUV is biased even with accurate rounding."""
+    h, w = 96, 160
+    yy, xx = np.mgrid[0:h, 0:w] / np.array([h, w])[:, None, None]
+    src = tmp_path / "camera.avi"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("mjpeg", rate=25)
+        s.width, s.height, s.pix_fmt = w, h, "yuvj420p"
+        s.codec_context.color_range = 2
+        s.options = {"qmin": "1", "qmax": "2"}
+        for i in range(3):
+            rgb = np.stack([0.3 + 0.4 * xx, 0.5 + 0.2 * yy, 0.4 + 0.2 * np.sin(3 * xx + i / 5)], axis=2)
+            picture = av.VideoFrame.from_ndarray(np.round(rgb * 255).astype(np.uint8), format="rgb24")
+            picture = picture.reformat(format="yuvj420p")
+            picture.pts = i
+            c.mux(s.encode(picture))
+        c.mux(s.encode(None))
+    out = tmp_path / "out.mp4"
+    bian.restore(src, out)
+    chroma_in = np.mean([c.mean(axis=(1, 2)) for _, c in planes(src)], axis=0)
+    chroma_out = np.mean([c.mean(axis=(1, 2)) for _, c in planes(out)], axis=0)
+    assert np.abs(chroma_out - chroma_in).max() < 0.25
+    assert abs(np.mean([y.mean() for y, _ in planes(out)]) - np.mean([y.mean() for y, _ in planes(src)])) < 0.1
+
+
 def test_decoded_colour_is_not_darkened(tmp_path):
     """Frames decoded from 4:2:0 came out about 0.8 level darker (1.2 after encoding again) than the BT.601
     conversion of their planes: swscale's default rounding."""

@@ -48,7 +48,7 @@ def test_standard_colours():
         yuv._plane(plane)[:] = value
     picture.colorspace = 5
     assert np.abs(yuv.to_rgb48(picture)[0, 0].astype(int) - [65535, 0, 0]).max() < 100
-    full = yuv.from_rgb48(np.full((2, 4, 3), 32768, np.uint16), "yuv420p10le", 1, 2)
+    full = yuv.from_rgb(np.full((2, 4, 3), 32768, np.uint16), "yuv420p10le", 1, 2)
     assert [yuv._plane(p).tolist() for p in full.planes] == [[[512] * 4] * 2, [[512] * 2], [[512] * 2]]
 
 
@@ -57,7 +57,7 @@ def test_round_trip_keeps_the_level(fmt):
     h, w = 48, 80
     y, x = np.mgrid[0:h, 0:w] / np.array([h, w])[:, None, None]
     rgb = np.round(np.stack([0.3 + 0.4 * x, 0.5 + 0.2 * y, 0.4 + 0.2 * np.sin(3 * x)], axis=2) * 65535).astype(np.uint16)
-    picture = yuv.from_rgb48(rgb, fmt, 1, 1)
+    picture = yuv.from_rgb(rgb, fmt, 1, 1)
     assert picture.format.name == fmt and (picture.colorspace, picture.color_range) == (1, 1)
     error = (yuv.to_rgb48(picture).astype(np.float64) - rgb)[2:-2, 2:-2] / 257
     assert np.abs(error.mean(axis=(0, 1))).max() < 0.05 and np.abs(error).max() < 1.0
@@ -66,7 +66,7 @@ def test_round_trip_keeps_the_level(fmt):
 def test_other_formats_are_left_to_the_caller():
     assert yuv.to_rgb48(av.VideoFrame(8, 8, "yuv420p")) is None
     assert yuv.to_rgb48(av.VideoFrame(8, 8, "gray16le")) is None
-    assert yuv.from_rgb48(np.zeros((8, 8, 3), np.uint16), "gbrp10le", 1, 1) is None
+    assert yuv.from_rgb(np.zeros((8, 8, 3), np.uint16), "gbrp10le", 1, 1) is None
 
 
 def test_decode_agrees_with_zimg(tmp_path):
@@ -89,3 +89,20 @@ def test_decode_agrees_with_zimg(tmp_path):
         picture = next(c.decode(video=0))
     ours = yuv.to_rgb48(picture).astype(np.float64)
     assert np.abs(ours - zimg).mean() < 8 and np.abs(ours - zimg).max() < 300  # of 65535
+
+
+def test_full_range_eight_bit_from_flat_colours():
+    """RGB into full-range 8-bit YUV, read back by the formula: unbiased inside flat patches."""
+    blocks = np.random.default_rng(1).integers(20, 236, (6, 10, 3)).astype(np.uint8)
+    rgb = np.repeat(np.repeat(blocks, 16, 0), 16, 1)
+    inner = np.zeros(rgb.shape[:2], bool)
+    inner[np.add.outer(np.arange(6) * 16, np.arange(4, 12)).ravel()[:, None],
+          np.add.outer(np.arange(10) * 16, np.arange(4, 12)).ravel()[None, :]] = True
+    picture = yuv.from_rgb(rgb, "yuv420p", 5, 2)
+    y, u, v = (yuv._plane(p, np.uint8).astype(np.float64) for p in picture.planes)
+    u, v = (np.repeat(np.repeat(c, 2, 0), 2, 1) for c in (u, v))
+    matrix = yuv.yuv_matrix(5, True, 8)
+    error = ((np.stack([y, u, v], axis=2) @ matrix[:, :3].T + matrix[:, 3]) / 257 - rgb)[inner]
+    assert np.abs(error.mean(axis=0)).max() < 0.05 and np.abs(error).max() < 1.5
+    with pytest.raises(ValueError):
+        yuv.from_rgb(rgb.astype(np.uint16), "yuv420p", 5, 2)

@@ -235,8 +235,9 @@ class SegmentWriter:
             av_frame.pict_type = PictureType.NONE  # the decoder's frame types must not force the encoder's
         else:
             image = np.ascontiguousarray(quantise(frame.image, np.uint16 if s.high_bit else np.uint8))
-            # more than 8 bits: swscale's RGB → YUV is half a level bright there (see bian.media.yuv)
-            av_frame = yuv.from_rgb48(image, s.pix_fmt, s.colorspace, s.color_range) if s.high_bit else None
+            # more than 8 bits, or full range: swscale's RGB → YUV is biased there (see bian.media.yuv)
+            exact = s.high_bit or s.color_range == 2
+            av_frame = yuv.from_rgb(image, s.pix_fmt, s.colorspace, s.color_range) if exact else None
             if av_frame is None:
                 av_frame = av.VideoFrame.from_ndarray(image, format=self._in_format)
                 av_frame = av_frame.reformat(format=s.pix_fmt, dst_colorspace=s.colorspace or None,

@@ -1,17 +1,20 @@
-"""YUV ⇄ RGB for pictures of 9 to 16 bits (10-bit H.264/H.265, ProRes, DNxHR, FFV1 YUV), done here.
+"""YUV ⇄ RGB done here where swscale is biased: pictures of 9 to 16 bits (10-bit H.264/H.265, ProRes,
+DNxHR, FFV1 YUV) both ways, and RGB into full-range 8-bit YUV.
 
-swscale converts these to and from 16-bit RGB with truncation: decoded frames were half an 8-bit level
-dark (luma ramp: mean −0.49, max −0.98; whatever the flags), and RGB → 10-bit YUV half a level bright, so
-a restore that changed nothing came back right while every stage saw its frames darkened. Here both ways
-round to nearest, with the standard matrices (BT.601, BT.709, BT.2020, FCC, SMPTE 240M by the picture's
-colour space; unspecified is BT.601, as in swscale) and ranges.
+swscale converts 9–16-bit YUV to and from 16-bit RGB with truncation: decoded frames were half an 8-bit
+level dark (luma ramp: mean −0.49, max −0.98; whatever the flags), and RGB → 10-bit YUV half a level
+bright, so a restore that changed nothing came back right while every stage saw its frames darkened. Into
+full-range 8-bit YUV (MJPEG cameras, phones) it is off by R −0.7, G +0.5, B −0.9 levels even with
+accurate rounding. Here both ways round to nearest, with the standard matrices (BT.601, BT.709, BT.2020,
+FCC, SMPTE 240M by the picture's colour space; unspecified is BT.601, as in swscale) and ranges.
 
 Chroma is sited as MPEG-2, H.264 and H.265 place it by default: on the left luma column of its pair
 and, for 4:2:0, midway between its two rows. Upsampling is linear; downsampling averages the two rows
 and weights the columns 1/4, 1/2, 1/4 about the sited one.
 
-RGB: uint16 H×W×3 (0…65535). Pictures: PyAV frames of planar YUV formats (``yuv420p10le``,
-``yuv422p12le``, ``yuva444p16le`` …; alpha ignored); other formats return None (the caller converts).
+RGB: uint16 H×W×3 (0…65535), uint8 for 8-bit YUV. Pictures: PyAV frames of planar YUV formats
+(``yuv420p``, ``yuv420p10le``, ``yuv422p12le``, ``yuva444p16le`` …; alpha ignored); other formats return
+None (the caller converts).
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import av
 import cv2
 import numpy as np
 
-_PLANAR = re.compile(r"yuva?(420|422|444)p(9|10|12|14|16)le")
+_PLANAR = re.compile(r"yuva?(420|422|444)p(?:(9|10|12|14|16)le)?")
 _KR_KB = {1: (0.2126, 0.0722), 4: (0.30, 0.11), 7: (0.212, 0.087), 9: (0.2627, 0.0593), 10: (0.2627, 0.0593)}
 """Luma weights of red and blue by AVColorSpace; others (BT.601: 5, 6, unspecified) 0.299, 0.114."""
 
@@ -32,7 +35,7 @@ def _layout(pix_fmt: str) -> tuple[int, int, int] | None:
     if found is None:
         return None
     sub = {"420": (2, 2), "422": (2, 1), "444": (1, 1)}[found.group(1)]
-    return int(found.group(2)), *sub
+    return int(found.group(2) or 8), *sub
 
 
 def yuv_matrix(colorspace: int, full_range: bool, bits: int) -> np.ndarray:
@@ -51,15 +54,16 @@ def yuv_matrix(colorspace: int, full_range: bool, bits: int) -> np.ndarray:
     return np.hstack([m, -(m @ [y_zero, centre, centre])[:, None]])
 
 
-def _plane(plane) -> np.ndarray:
-    """A uint16 view of one plane of a PyAV picture (its rows, without the padding)."""
-    return np.frombuffer(plane, np.uint16).reshape(plane.height, plane.line_size // 2)[:, :plane.width]
+def _plane(plane, dtype=np.uint16) -> np.ndarray:
+    """A view of one plane of a PyAV picture (its rows, without the padding)."""
+    size = np.dtype(dtype).itemsize
+    return np.frombuffer(plane, dtype).reshape(plane.height, plane.line_size // size)[:, :plane.width]
 
 
 def to_rgb48(picture: av.VideoFrame) -> np.ndarray | None:
     """uint16 H×W×3 RGB of a planar YUV picture of 9–16 bits, or None for other formats."""
     layout = _layout(picture.format.name)
-    if layout is None:
+    if layout is None or layout[0] == 8:
         return None
     bits, sx, sy = layout
     y, u, v = (_plane(p) for p in picture.planes[:3])
@@ -97,16 +101,20 @@ def _downsample(chroma: np.ndarray, sx: int, sy: int) -> np.ndarray:
     return cv2.addWeighted(even, 0.5, cv2.addWeighted(odd, 0.5, before, 0.5, 0), 0.5, 0)
 
 
-def from_rgb48(rgb: np.ndarray, pix_fmt: str, colorspace: int | None, color_range: int | None) -> av.VideoFrame | None:
-    """A PyAV picture in ``pix_fmt`` (planar YUV, 9–16 bits) from uint16 H×W×3 RGB, or None for other
-    formats. ``colorspace`` and ``color_range`` as AVColorSpace and AVColorRange (None: BT.601, limited)."""
+def from_rgb(rgb: np.ndarray, pix_fmt: str, colorspace: int | None, color_range: int | None) -> av.VideoFrame | None:
+    """A PyAV picture in ``pix_fmt`` (planar YUV) from H×W×3 RGB: uint16 for 9–16-bit formats, uint8 for
+    8-bit ones; None for other formats. ``colorspace`` and ``color_range`` as AVColorSpace and AVColorRange
+    (None: BT.601, limited)."""
     layout = _layout(pix_fmt)
     if layout is None:
         return None
     bits, sx, sy = layout
+    dtype = np.uint8 if bits == 8 else np.uint16
+    if rgb.dtype != dtype:
+        raise ValueError(f"{pix_fmt} is made from {np.dtype(dtype).name} RGB, not {rgb.dtype}")
     forward = yuv_matrix(colorspace or 2, color_range == 2, bits)
-    inverse = np.linalg.inv(forward[:, :3])
-    matrix = np.hstack([inverse, -(inverse @ forward[:, 3])[:, None]])
+    inverse = np.linalg.inv(forward[:, :3]) * (257 if bits == 8 else 1)  # 8-bit RGB: 0…255
+    matrix = np.hstack([inverse, -(np.linalg.inv(forward[:, :3]) @ forward[:, 3])[:, None]])
     height, width = rgb.shape[:2]
     # rounded to nearest (valid RGB stays within the code range), chroma before it is subsampled: its
     # rounding error averages out there
@@ -114,9 +122,9 @@ def from_rgb48(rgb: np.ndarray, pix_fmt: str, colorspace: int | None, color_rang
     u, v = (_downsample(c, sx, sy) for c in (u, v))
     picture = av.VideoFrame(width, height, pix_fmt)
     for plane, values in zip(picture.planes, (y, u, v)):
-        _plane(plane)[:] = values.reshape(plane.height, plane.width)
+        _plane(plane, dtype)[:] = values.reshape(plane.height, plane.width)
     if len(picture.planes) == 4:  # yuva: opaque
-        _plane(picture.planes[3])[:] = 2 ** bits - 1
+        _plane(picture.planes[3], dtype)[:] = 2 ** bits - 1
     picture.colorspace = colorspace or 2
     picture.color_range = color_range or 1
     return picture
