@@ -17,7 +17,8 @@ the runner runs it; FFmpeg: the ffmpeg process, including its pipes and format c
 
     python benchmarks/bench_deinterlace.py             # all clips, both field orders
     python benchmarks/bench_deinterlace.py --pairs 6   # fewer frames
-    python benchmarks/bench_deinterlace.py --h264      # through an interlaced H.264 encode first
+    python benchmarks/bench_deinterlace.py --h264      # real interlaced H.264 capture files
+    python benchmarks/bench_deinterlace.py --detail    # also every method's SSIM, combing and CPU per clip
 """
 from __future__ import annotations
 
@@ -153,16 +154,20 @@ def scores(out: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     return psnr, ssim, float(np.mean([combing(f) for f in q]))
 
 
+METHODS = ("woven (no deinterlace)", "line doubling", "bian", "ffmpeg yadif", "ffmpeg bwdif", "ffmpeg estdif")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=12, help="woven frames per clip (default 12)")
-    parser.add_argument("--h264", action="store_true", help="through an interlaced H.264 encode first")
+    parser.add_argument("--h264", action="store_true", help="real interlaced H.264 capture files")
+    parser.add_argument("--detail", action="store_true", help="also a table per clip and field order")
     args = parser.parse_args()
     if not ffmpeg_anchor.available():
         sys.exit("ffmpeg CLI not found")
     print(f"# deinterlace — {platform.node()} {platform.machine()}, {args.pairs} woven frames per clip"
           + (", interlaced H.264 captures (crf 18, 4:2:0)" if args.h264 else ", lossless RGB weave"))
-    totals: dict[str, list[float]] = {}
+    results: dict[str, dict[str, tuple]] = {}
     folder = Path(tempfile.mkdtemp(prefix="bench_deinterlace_"))
     for label, (source, start, crop) in CLIPS.items():
         clip = load(source, start, 2 * args.pairs, crop)
@@ -173,26 +178,37 @@ def main() -> None:
             if args.h264:
                 source = h264_capture(clip, top_first, folder)
                 woven = decode_rgb(source)
-            order = "tff" if top_first else "bff"
-            print(f"\n## {label}, {order} (answer's own combing {np.mean([combing(f) for f in truth]):.2f})\n")
-            print("| method | PSNR dB | SSIM | combing | CPU s/frame |")
-            print("|---|---|---|---|---|")
             runs = {"woven (no deinterlace)": (woven, 0.0),
                     "line doubling": (np.stack([line_double(f, top_first) for f in woven]), 0.0),
                     "bian": run_bian(source, top_first)}
             for name in ("yadif", "bwdif", "estdif"):
                 runs[f"ffmpeg {name}"] = run_ffmpeg(source, name, top_first)
-            for name, (out, cpu) in runs.items():
-                psnr, ssim, comb = scores(out, truth)
-                totals.setdefault(name, []).append(psnr)
-                print(f"| {name} | {psnr:.2f} | {ssim:.4f} | {comb:.2f} | {cpu:.4f} |")
+            row = f"{label}, {'tff' if top_first else 'bff'}"
+            results[row] = {name: (*scores(out, truth), cpu) for name, (out, cpu) in runs.items()}
+            results[row]["answer"] = (None, None, float(np.mean([combing(f) for f in truth])), None)
+            if args.detail:
+                print(f"\n## {row} (answer's own combing {results[row]['answer'][2]:.2f})\n")
+                print("| method | PSNR dB | SSIM | combing | CPU s/frame |\n|---|---|---|---|---|")
+                for name in METHODS:
+                    psnr, ssim, comb, cpu = results[row][name]
+                    print(f"| {name} | {psnr:.2f} | {ssim:.4f} | {comb:.2f} | {cpu:.4f} |")
     shutil.rmtree(folder)
-    print("\n## mean PSNR over clips and orders (dB), and against bwdif\n")
-    print("| method | mean PSNR | − bwdif |")
-    print("|---|---|---|")
-    base = np.mean(totals["ffmpeg bwdif"])
-    for name, values in totals.items():
-        print(f"| {name} | {np.mean(values):.2f} | {np.mean(values) - base:+.2f} |")
+    print("\n## PSNR (dB) against the first field's true frame\n")
+    print("| clip, field order | " + " | ".join(METHODS) + " |\n" + "|---" * (len(METHODS) + 1) + "|")
+    for row, runs in results.items():
+        best = max(runs[name][0] for name in METHODS)
+        cells = [f"**{runs[n][0]:.2f}**" if runs[n][0] == best else f"{runs[n][0]:.2f}" for n in METHODS]
+        print(f"| {row} | " + " | ".join(cells) + " |")
+    means = {n: np.mean([runs[n][0] for runs in results.values()]) for n in METHODS}
+    print("| **mean** | " + " | ".join(f"{means[n]:.2f}" for n in METHODS) + " |")
+    print("| mean − bwdif | " + " | ".join(f"{means[n] - means['ffmpeg bwdif']:+.2f}" for n in METHODS) + " |")
+    print("\n## bian beside bwdif: SSIM, combing (8-bit levels; the answer's own beside), CPU s/frame\n")
+    print("| clip, field order | SSIM bian | SSIM bwdif | combing bian | combing bwdif | combing woven | combing answer "
+          "| CPU bian | CPU bwdif | CPU bian / bwdif |\n" + "|---" * 10 + "|")
+    for row, runs in results.items():
+        b, f = runs["bian"], runs["ffmpeg bwdif"]
+        print(f"| {row} | {b[1]:.4f} | {f[1]:.4f} | {b[2]:.2f} | {f[2]:.2f} | {runs['woven (no deinterlace)'][2]:.2f} | "
+              f"{runs['answer'][2]:.2f} | {b[3]:.4f} | {f[3]:.4f} | {b[3] / f[3]:.2f} |")
 
 
 if __name__ == "__main__":
