@@ -48,3 +48,38 @@ def test_sensitivity_finds_fainter_cracks():
     low = cracks.detect_cracks(faint, sensitivity=0.0).sum()
     high = cracks.detect_cracks(faint, sensitivity=1.0).sum()
     assert high >= low and high > 0
+
+
+def test_a_lit_edge_between_two_different_things_is_not_a_crack():
+    # a rim light: a thin line along the border of a dark figure (≈ 0.07) on a mid-grey ground (≈ 0.44),
+    # brighter than the ground by less than the two sides differ
+    photo = _photo(seed=4)
+    photo[:, :80] *= 0.15
+    cv2.line(photo, (81, 0), (81, 159), (0.7,) * 3, 2)
+    assert cracks.detect_cracks(photo).sum() == 0
+    # the same line across the ground, with the same picture on both sides, is a crack
+    crossed = _photo(seed=4)
+    cv2.line(crossed, (120, 0), (120, 159), (0.7,) * 3, 2)
+    assert cracks.detect_cracks(crossed)[:, 119:122].mean() > 0.9
+
+
+def test_real_undamaged_photos_are_left_alone(shared):
+    # hair, brickwork, printed dresses, tweed, lit edges: ridges everywhere, no cracks
+    for path in sorted((shared / "data" / "photos" / "historical").glob("*")):
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        scale = 640 / max(bgr.shape[:2])
+        rgb = cv2.cvtColor(cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+        assert cracks.detect_cracks(rgb.astype(np.float32) / 255).mean() < 0.02, path.name
+
+
+def test_a_large_scan_is_searched_at_the_working_size():
+    # a 2400-px scan: its crack is 8 px wide, wider than any crack at the working size's limits
+    photo = cv2.resize(_photo(seed=6), (2400, 2400), interpolation=cv2.INTER_CUBIC)
+    damaged = photo.copy()
+    points = np.array([[75, 300], [750, 675], [1350, 600], [1950, 1350], [2325, 2250]], np.int32)
+    cv2.polylines(damaged, [points], False, (0.95,) * 3, 8)
+    truth = np.abs(damaged - photo).max(axis=2) > 0.04
+    found = cracks.detect_cracks(damaged)
+    assert found.shape == truth.shape
+    assert (found & truth).sum() >= 0.9 * truth.sum()
+    assert found.sum() <= 4 * truth.sum()
