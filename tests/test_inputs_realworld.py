@@ -583,3 +583,17 @@ def test_rgb_master_into_ten_bits_is_not_brightened(tmp_path):
         luma = yuv._plane(picture.planes[0]).astype(np.float64)
         chroma = yuv._plane(picture.planes[1]).astype(np.float64)
     assert abs((luma - (64 + 876 * grey)).mean()) < 0.4 and np.abs(chroma - 512).max() <= 1
+
+
+def test_sixteen_bit_cmyk_scan_is_read(tmp_path):
+    """A 16-bit CMYK TIFF (prepress scans) was refused as 'corrupt or truncated … re-scan the picture':
+    OpenCV cannot decode it. Read through tifffile, converted by Pillow's rule for 8-bit CMYK."""
+    ink = np.random.default_rng(3).integers(0, 65536, (24, 32, 4), dtype=np.uint16)
+    src = tmp_path / "press.tif"
+    tifffile.imwrite(src, ink, photometric="separated")
+    out = tmp_path / "out.png"
+    bian.restore(src, out)
+    rgb = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., ::-1].astype(np.float64)
+    amount = ink.astype(np.float64) / 65535
+    assert np.abs(rgb - (1 - amount[..., :3]) * (1 - amount[..., 3:]) * 65535).max() <= 1
+

@@ -158,13 +158,23 @@ def _read_8bit(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     return rgba, None
 
 
+def _cmyk_to_bgr(cmyk: np.ndarray) -> np.ndarray:
+    """uint16 BGR of uint16 CMYK ink amounts, by the same rule as Pillow's 8-bit conversion:
+    each of R, G, B is (1 − its ink) × (1 − black)."""
+    ink = cmyk[..., :4].astype(np.float32) / 65535
+    return quantise((1 - ink[..., 2::-1]) * (1 - ink[..., 3:4]), np.uint16)
+
+
 _EXIF_OPS = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
              5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1),
              7: lambda a: np.rot90(a, 1)[::-1], 8: lambda a: np.rot90(a, 1)}
 
 
 def _read_16bit(path: Path, img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
-    data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if img.mode == "CMYK":  # a 16-bit CMYK TIFF (prepress scans), which OpenCV cannot decode
+        data = _cmyk_to_bgr(tifffile.imread(path))
+    else:
+        data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if data is None:
         raise ValueError("OpenCV could not decode the pixels")
     if data.dtype.kind == "f":  # float scans hold 0 (black) … 1 (white)
