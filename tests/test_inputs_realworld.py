@@ -597,3 +597,13 @@ def test_sixteen_bit_cmyk_scan_is_read(tmp_path):
     amount = ink.astype(np.float64) / 65535
     assert np.abs(rgb - (1 - amount[..., :3]) * (1 - amount[..., 3:]) * 65535).max() <= 1
 
+
+def test_animated_webp_says_only_its_first_frame_is_restored(tmp_path):
+    """An animated WebP (FFmpeg cannot decode it) is restored as its first picture; the note spoke of pages."""
+    frames = [Image.fromarray(np.full((16, 24, 3), v, np.uint8)) for v in (40, 120, 200)]
+    src = tmp_path / "anim.webp"
+    frames[0].save(src, save_all=True, append_images=frames[1:], duration=100, lossless=True)
+    summary = bian.restore(src, tmp_path / "first.png")
+    assert summary["notes_output"] == ["the source has 3 frames (it is animated): only the first was restored"]
+    with Image.open(tmp_path / "first.png") as img:
+        assert np.asarray(img.convert("L")).mean() == pytest.approx(40, abs=1)

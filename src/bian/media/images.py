@@ -210,7 +210,8 @@ def write_image(frame: Frame, info: ImageInfo, path: Path, grey: bool) -> list[s
     if info.mode == "F" and bits == 16:
         notes.append("the 32-bit float source was written as 16-bit integers (0…1 → 0…65535)")
     if info.pages > 1:
-        notes.append(f"the source has {info.pages} pages: only the first was restored")
+        what = "pages" if info.format == "TIFF" else "frames (it is animated)"
+        notes.append(f"the source has {info.pages} {what}: only the first was restored")
     if info.bits == 16 and bits == 8:
         notes.append(f"bian writes {fmt} with 8 bits per channel: the 16-bit source was written as 8-bit "
                      "(use .png or .tif to keep 16 bits)")
