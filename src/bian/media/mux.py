@@ -129,6 +129,11 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
                 out_stream = out.add_stream_from_template(stream)
                 _copy_stream_metadata(stream, out_stream)
                 plan[stream.index] = (out_stream, None)
+                if name.startswith("pcm_") and out.format.name == "mp4":
+                    # stored as ISO 'ipcm' (2019), which FFmpeg 5.1 (Debian 12) reads as 16-bit noise when the
+                    # samples have 24 bits (measured); MOV and Matroska have carried PCM for decades
+                    notes.append(f"{label} kept as PCM in .mp4, which older players misread (use .mov or .mkv "
+                                 "for uncompressed sound)")
             elif stream.type == "audio" and codec is not None:
                 rate = stream.codec_context.sample_rate
                 # a layout with a known channel order (files may say only "2 channels"), which AAC needs
