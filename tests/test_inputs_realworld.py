@@ -342,7 +342,7 @@ def test_camera_timecode_is_kept_unless_the_frame_rate_changes(tmp_path):
             assert tags[0].get("timecode") == "01:00:00;02"
             assert [s.type for s in c.streams] == ["video", "audio"] + (["data"] * (suffix != ".mkv"))
     summary = bian.restore(src, tmp_path / "fast.mp4", fps=50)
-    assert summary["notes_output"] == ["the source's timecode (01:00:00;02) was not kept: the frame rate changed"]
+    assert "the source's timecode (01:00:00;02) was not kept: the frame rate changed" in summary["notes_output"]
     with av.open(str(tmp_path / "fast.mp4")) as c:
         assert [s.type for s in c.streams] == ["video", "audio"] and "timecode" not in c.streams.video[0].metadata
 
