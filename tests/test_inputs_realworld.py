@@ -611,7 +611,8 @@ def test_animated_webp_says_only_its_first_frame_is_restored(tmp_path):
 
 def test_pcm_sound_into_mp4_is_named(tmp_path):
     """24-bit PCM (capture cards, MXF archive masters) copied into .mp4 is stored as ISO 'ipcm', which
-    FFmpeg 5.1 reads as 16-bit noise: the samples are kept exactly, and the run now says so."""
+    FFmpeg 5.1 reads as 16-bit noise: the samples are kept exactly, and the run now says so (not for 16-bit
+    PCM, which it reads right)."""
     src = tmp_path / "capture.mov"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.4", "-f", "lavfi", "-i",
            "sine=sample_rate=48000:duration=0.4", "-c:v", "libx264", "-c:a", "pcm_s24le", str(src))

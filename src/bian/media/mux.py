@@ -129,9 +129,9 @@ def _map_streams(source, first_segment: Path, out, info: VideoInfo, notes: list[
                 out_stream = out.add_stream_from_template(stream)
                 _copy_stream_metadata(stream, out_stream)
                 plan[stream.index] = (out_stream, None)
-                if name.startswith("pcm_") and out.format.name == "mp4":
+                if name.startswith(("pcm_s24", "pcm_s32", "pcm_f32", "pcm_f64")) and out.format.name == "mp4":
                     # stored as ISO 'ipcm' (2019), which FFmpeg 5.1 (Debian 12) reads as 16-bit noise when the
-                    # samples have 24 bits (measured); MOV and Matroska have carried PCM for decades
+                    # samples have 24 bits (16-bit ones it reads right; measured); MOV and Matroska carry PCM
                     notes.append(f"{label} kept as PCM in .mp4, which older players misread (use .mov or .mkv "
                                  "for uncompressed sound)")
             elif stream.type == "audio" and codec is not None:
