@@ -88,6 +88,17 @@ def test_ends_and_a_lone_frame():
     assert np.array_equal(with_next, frames[0].image)  # an unchanging neighbour says: still, weave
 
 
+@pytest.mark.parametrize("height", [1, 2, 3, 5, 7, 9])
+def test_any_height_keeps_the_first_field(height):
+    rng = np.random.default_rng(height)
+    prev, cur, nxt = (rng.random((height, 6)).astype(np.float32) for _ in range(3))  # grey planes too
+    for top_first in (True, False):
+        keep = 0 if top_first else 1
+        for out in (deinterlace(cur, prev, nxt, top_first), deinterlace(cur, top_first=top_first)):
+            assert out.shape == cur.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+            assert np.array_equal(out[keep::2], cur[keep::2])
+
+
 def test_scene_cut_neighbour_is_not_used():
     frames, _ = woven_clip(True, pairs=3)
     other = np.random.default_rng(1).random((H, W, 3)).astype(np.float32)
