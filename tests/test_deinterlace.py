@@ -125,8 +125,10 @@ def test_field_pattern_tells_order_progressive_and_pull_down():
 
 def test_pictures_overrule_the_flags(tmp_path):
     """A capture whose stream says top first but whose fields run bottom first is read bottom first (and the
-    note says so); a stream flagged interlaced whose frames are whole pictures is not deinterlaced."""
-    moments = field_moments(32)
+    note says so); a stream flagged interlaced whose frames are whole pictures (film transferred 2:2) is not
+    deinterlaced. Both open on 2.4 s of still leader, which says nothing: later parts of the file do."""
+    moving = field_moments(280)
+    moments = np.concatenate([np.repeat(moving[:1], 120, axis=0), moving])
     wrong = capture(tmp_path / "wrong.mp4", moments, False, "tff")
     whole = capture(tmp_path / "whole.mp4", np.repeat(moments[0::2], 2, axis=0), True, "tff")
     plan = build_plan(wrong, tmp_path / "o.mp4", {})

@@ -2,10 +2,10 @@
 the combing of a woven frame for detail. One frame out per frame in, at its first field's moment (same
 rate and timestamps); the frames before and after give the other field's lines where nothing moves.
 
-``--deinterlace auto`` (default) deinterlaces a video whose stream is flagged interlaced, unless its first
-frames show both fields of each frame from one moment (film transferred 2:2); pictures are never
-interlaced. ``--field-order auto`` takes the order those frames show clearly, else the one the stream states
-(DV: bottom first by its standard), else top first; the plan's note says which.
+``--deinterlace auto`` (default) deinterlaces a video whose stream is flagged interlaced, unless frames looked
+at in three places show both fields of each frame from one moment (film transferred 2:2); pictures are
+never interlaced. ``--field-order auto`` takes the order those frames show clearly, else the one the stream
+states (DV: bottom first by its standard), else top first; the plan's note says which.
 """
 from __future__ import annotations
 
@@ -31,8 +31,12 @@ OPTIONS = [
 ]
 
 
-SAMPLE = 48
-"""Frames read from the start of the video, when the plan is made, to see how its fields relate in time."""
+RUN = 16
+"""Consecutive frames looked at, in each of :data:`SPANS`, when the plan is made, to see how the fields
+relate in time."""
+SPANS = (0.0, 0.35, 0.7)
+"""Where the runs start, as shares of the video's duration (a film transfer often opens on black leader
+or still titles, which say nothing)."""
 
 
 def build(opts: dict, source) -> list:
@@ -56,20 +60,50 @@ def build(opts: dict, source) -> list:
     order, origin = field_order(order, video, pattern)
     return [Deinterlace(order == "tff", origin, pattern["telecine"])]
 
+_MOST_SKIPPED = 300
+"""Frames decoded at most after a seek before a run is taken wherever it has got to (a long GOP)."""
 
 _LOOKS: dict = {}
 
 
 def look(video) -> dict:
-    """:func:`~bian.temporal.deinterlace.field_pattern` of the video's first :data:`SAMPLE` frames (kept for
-    the plan's note, which asks again)."""
+    """:func:`~bian.temporal.deinterlace.field_pattern` of :data:`RUN` frames at each of :data:`SPANS`, the
+    votes added up, ``telecine`` if any run shows it (kept for the plan's note, which asks again)."""
     key = (str(video.path), repr(video.image2), video.frames, video.duration)
     if key not in _LOOKS:
-        from ..media.video import VideoReader
-        grey = [f.rgb().mean(axis=2) for f in VideoReader(video).frames(0, SAMPLE)]
+        votes = {"tff": 0, "bff": 0, "progressive": 0, "combed": 0, "telecine": False}
+        for run in _runs(video):
+            found = field_pattern(run)
+            votes = {k: (v or found[k]) if k == "telecine" else v + found[k] for k, v in votes.items()}
         _LOOKS.clear()
-        _LOOKS[key] = field_pattern(grey)
+        _LOOKS[key] = votes
     return _LOOKS[key]
+
+
+def _runs(video):
+    """Runs of :data:`RUN` consecutive decoded frames (grey float32 in [0, 1], upright), one at each of
+    :data:`SPANS`; a video too short for them to stand apart gives one run of as many frames from its
+    start. A run that cannot be read is skipped."""
+    import av
+    frames = (video.duration or 0) * float(video.rate or 25)
+    spans, length = (SPANS, RUN) if frames >= 4 * RUN * len(SPANS) else ((0.0,), RUN * len(SPANS))
+    with video.open() as container:
+        stream = container.streams.video[0]
+        for share in spans:
+            run, at, skipped = [], float(video.start) + share * (video.duration or 0), 0
+            try:
+                if share:  # lands on the keyframe before; frames up to the moment asked for are skipped
+                    container.seek(int(at / float(stream.time_base)), stream=stream, backward=True)
+                for frame in container.decode(stream):
+                    if frame.time is not None and frame.time < at and skipped < _MOST_SKIPPED:
+                        skipped += 1
+                        continue
+                    run.append(np.rot90(frame.to_ndarray(format="gray"), video.rotation // 90).astype(np.float32) / 255)
+                    if len(run) == length:
+                        break
+            except av.error.FFmpegError:
+                continue
+            yield run
 
 
 def progressive(pattern: dict) -> bool:
