@@ -9,6 +9,8 @@ states (DV: bottom first by its standard), else top first; the plan's note says 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..analysis.cuts import is_cut
@@ -69,7 +71,9 @@ _LOOKS: dict = {}
 def look(video) -> dict:
     """:func:`~bian.temporal.deinterlace.field_pattern` of :data:`RUN` frames at each of :data:`SPANS`, the
     votes added up, ``telecine`` if any run shows it (kept for the plan's note, which asks again)."""
-    key = (str(video.path), repr(video.image2), video.frames, video.duration)
+    path = Path(video.path)
+    stamp = (path.stat().st_size, path.stat().st_mtime_ns) if path.is_file() else None
+    key = (str(path), repr(video.image2), video.frames, video.duration, stamp)
     if key not in _LOOKS:
         votes = {"tff": 0, "bff": 0, "progressive": 0, "combed": 0, "telecine": False}
         for run in _runs(video):
