@@ -33,7 +33,6 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 from skimage.metrics import structural_similarity
@@ -74,13 +73,7 @@ def load(source: str, start: int, count: int, crop) -> np.ndarray:
         files = sorted(path.glob("*.png"))[start:start + count]
         frames = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in files]
     else:
-        frames = []
-        with av.open(str(path)) as container:
-            for i, frame in enumerate(container.decode(video=0)):
-                if i >= start:
-                    frames.append(frame.to_ndarray(format="rgb24"))
-                if len(frames) == count:
-                    break
+        frames = [f.image for f in VideoReader(probe_video(path)).frames(start, start + count)]
     out = np.stack(frames).astype(np.float32) / 255
     if crop:
         h, w = out.shape[1:3]
