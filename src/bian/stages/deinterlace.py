@@ -102,10 +102,13 @@ def _runs(video):
                     if frame.time is not None and frame.time < at and skipped < _MOST_SKIPPED:
                         skipped += 1
                         continue
-                    run.append(np.rot90(frame.to_ndarray(format="gray"), video.rotation // 90).astype(np.float32) / 255)
+                    grey = np.rot90(frame.to_ndarray(format="gray"), video.rotation // 90).astype(np.float32) / 255
+                    if run and grey.shape != run[0].shape:  # the picture size changes: the run ends there
+                        break
+                    run.append(grey)
                     if len(run) == length:
                         break
-            except av.error.FFmpegError:
+            except (av.error.FFmpegError, ValueError):  # unreadable here, or a layout with no grey conversion
                 continue
             yield run
 
