@@ -626,3 +626,21 @@ def test_pcm_sound_into_mp4_is_named(tmp_path):
         notes = bian.restore(src, out)["notes_output"]
         assert any("kept as PCM in .mp4" in n for n in notes) == noted
         assert np.array_equal(samples(out), samples(src))
+
+
+def test_hdr10_metadata_is_kept_by_h265_and_named_otherwise(tmp_path):
+    """An HDR10 video (phones, HDR camcorders: PQ, BT.2020, mastering display and light levels) lost its
+    static metadata: HDR displays then tone-map by their defaults. h265 output now carries it; h264 says not."""
+    master = "G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)"
+    src = tmp_path / "hdr10.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25:duration=0.2", "-c:v", "libx265", "-pix_fmt",
+           "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
+           "-x265-params", f"log-level=error:hdr10=1:master-display={master}:max-cll=1000,400", str(src))
+    assert probe_video(src).hdr10 == {"master-display": master, "max-cll": "1000,400"}
+    kept = tmp_path / "kept.mkv"
+    assert bian.restore(src, kept, codec="h265")["notes"] == []
+    assert probe_video(kept).hdr10 == {"master-display": master, "max-cll": "1000,400"}
+    summary = bian.restore(src, tmp_path / "plain.mp4")
+    assert any("HDR10 metadata" in note and "--codec h265" in note for note in summary["notes"])
+    with av.open(str(tmp_path / "plain.mp4")) as c:
+        assert c.streams.video[0].codec_context.color_trc == 16  # PQ stays tagged either way

@@ -53,6 +53,8 @@ class EncoderSettings:
     count, so a job spread over machines fixes it (:func:`fixed_threads`)."""
     sample_aspect: Fraction | None = None
     """Pixel shape written to the stream (anamorphic sources); None for square pixels."""
+    hdr10: str | None = None
+    """HDR10 static metadata for x265 (``master-display=…:max-cll=…``), from the source; h265 only."""
 
     @property
     def high_bit(self) -> bool:
@@ -63,6 +65,8 @@ class EncoderSettings:
                      "size": [self.width, self.height]}
         if self.sample_aspect is not None:
             described["sample_aspect"] = str(self.sample_aspect)
+        if self.hdr10:
+            described["hdr10"] = self.hdr10
         return described
 
 
@@ -75,8 +79,10 @@ def container_for(path: Path) -> str:
 
 def choose_settings(codec: str, crf: int | None, preset: str | None, output: Path, width: int, height: int,
                     bits: int, time_base: Fraction, rate: Fraction | None, colour: tuple[int, int, int, int],
-                    sample_aspect: Fraction | None = None) -> tuple[EncoderSettings, list[str]]:
-    """Encoder settings for the output, and notes for the user about choices made for them."""
+                    sample_aspect: Fraction | None = None,
+                    hdr10: dict | None = None) -> tuple[EncoderSettings, list[str]]:
+    """Encoder settings for the output, and notes for the user about choices made for them. ``hdr10``: the
+    source's HDR10 static metadata (:attr:`bian.media.video.VideoInfo.hdr10`), kept by h265 only."""
     container = container_for(output)
     if codec not in CODECS:
         raise OptionError(f"unknown codec '{codec}'", hint=f"use one of {', '.join(CODECS)}")
@@ -109,12 +115,17 @@ def choose_settings(codec: str, crf: int | None, preset: str | None, output: Pat
         space, value_range = 1, 1
     elif value_range == 2 and "10" in pix_fmt:  # FFmpeg's RGB → full-range YUV at 10 bits rounds grey's
         value_range = 1                         # chroma down (grey film turned green, R−G −0.6); limited is exact
+    if hdr10 and codec != "h265":  # x264 here ignores mastering-display; ProRes and FFV1 have no place for it
+        notes.append("the source's HDR10 metadata (mastering display, light levels) is not written by "
+                     f"{codec}: HDR displays tone-map by their defaults (use --codec h265 to keep it)")
     settings = EncoderSettings(codec=codec, container=container, pix_fmt=pix_fmt,
                                crf=(DEFAULT_CRF.get(codec) if crf is None else crf),
                                preset=(preset or "medium") if codec in DEFAULT_CRF else None,
                                width=width, height=height, time_base=time_base, rate=rate,
                                colorspace=space, color_range=value_range, color_primaries=primaries,
-                               color_trc=trc, sample_aspect=sample_aspect)
+                               color_trc=trc, sample_aspect=sample_aspect,
+                               hdr10=":".join(f"{k}={v}" for k, v in hdr10.items())
+                               if hdr10 and codec == "h265" else None)
     return settings, notes
 
 
@@ -302,7 +313,8 @@ def _add_video_stream(container, s: EncoderSettings):
             # (measured here); resumed and distributed runs need encoding to be deterministic
             options["x264-params"] = "asm=AVX2"
     elif s.codec == "h265":
-        options = {"crf": str(s.crf), "preset": s.preset, "x265-params": "log-level=error"}
+        options = {"crf": str(s.crf), "preset": s.preset,
+                   "x265-params": "log-level=error" + (f":hdr10=1:{s.hdr10}" if s.hdr10 else "")}
     elif s.codec == "ffv1":
         options = {"level": "3", "slicecrc": "1"}
     elif s.codec == "prores":

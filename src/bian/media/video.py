@@ -76,6 +76,9 @@ class VideoInfo:
     Anamorphic sources (DV, DVD, 16:9 PAL) have non-square pixels."""
     image2: dict | None = None
     """For a numbered image sequence (``path`` is its pattern): the image2 demuxer's options."""
+    hdr10: dict | None = None
+    """HDR10 static metadata of the first picture, in x265's terms: ``master-display`` (primaries, white
+    point and luminance of the mastering display) and/or ``max-cll`` (content light levels); None if absent."""
 
     def open(self):
         """The input opened for reading (PyAV container)."""
@@ -144,7 +147,28 @@ def probe_video(path: Path, image2: dict | None = None) -> VideoInfo:
                          start=Fraction(stream.start_time or 0) * Fraction(stream.time_base),
                          duration_stated=bool(stream.duration) and bool(
                              {"mov", "mp4", "avi"} & set(container.format.name.split(","))),
-                         sample_aspect=sar, image2=image2)
+                         sample_aspect=sar, image2=image2, hdr10=_hdr10(first))
+
+
+def _hdr10(picture) -> dict | None:
+    """HDR10 static metadata from a decoded picture's side data (FFmpeg's AVMasteringDisplayMetadata: six
+    primary and two white-point coordinates, then minimum and maximum luminance, as int32 rationals, then
+    two flags; AVContentLightMetadata: MaxCLL, MaxFALL), written as x265 takes them: chromaticity in units
+    of 0.00002, luminance of 0.0001 cd/m², primaries in the order green, blue, red."""
+    found = {}
+    for data in picture.side_data:
+        raw = bytes(data)
+        if data.type.name == "MASTERING_DISPLAY_METADATA" and len(raw) >= 88:
+            n = np.frombuffer(raw[:88], np.int32)
+            value = [n[i] / n[i + 1] if n[i + 1] else 0.0 for i in range(0, 20, 2)]  # R, G, B, white; min, max
+            xy = [round(v * 50000) for v in value[:8]]
+            if n[20] and n[21]:  # has primaries, has luminance
+                low, high = round(value[8] * 10000), round(value[9] * 10000)
+                found["master-display"] = (f"G({xy[2]},{xy[3]})B({xy[4]},{xy[5]})R({xy[0]},{xy[1]})"
+                                           f"WP({xy[6]},{xy[7]})L({high},{low})")
+        elif data.type.name == "CONTENT_LIGHT_LEVEL" and len(raw) >= 8:
+            found["max-cll"] = "{},{}".format(*np.frombuffer(raw[:8], np.uint32))
+    return found or None
 
 
 _FIELD_ORDERS = {2: "tff", 3: "bff", 4: "tff", 5: "bff"}

@@ -205,7 +205,7 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
         encoder, notes = choose_settings(opts["codec"], opts["crf"], opts["preset"], output, width, height,
                                          info.bits, time_base, rate, (info.colorspace, info.color_range,
                                                                       info.color_primaries, info.color_trc),
-                                         sar if sar and abs(sar - 1) > 0.002 else None)
+                                         sar if sar and abs(sar - 1) > 0.002 else None, info.hdr10)
     if rate_guessed:
         notes.insert(0, "image sequence read at 24 fps; give --source-fps")
     if info.alpha:
