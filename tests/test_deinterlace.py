@@ -14,8 +14,8 @@ from bian.frame import Frame
 from bian.media.video import VideoReader, probe_video
 from bian.pipeline.plan import build_plan, normalise_options
 from bian.pipeline.runner import apply_stage
-from bian.stages.deinterlace import Deinterlace, progressive
-from bian.temporal.deinterlace import combing, deinterlace, field_pattern, weave
+from bian.stages.deinterlace import Deinterlace, progressive, pulled_down
+from bian.temporal.deinterlace import combing, deinterlace, field_pattern, matching_field, weave
 from media_factory import ffmpeg, need_ffmpeg
 
 H, W, STILL = 96, 160, 80
@@ -108,6 +108,16 @@ def test_scene_cut_neighbour_is_not_used():
     assert np.array_equal(out[1].image, deinterlace(frames[1].image, frames[0].image, None))
 
 
+def telecine(film: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """3:2 pull-down of ``film`` (top field first): frames A/A B/B B/C C/D D/D per four film frames, and
+    the film frame each video frame's first field shows."""
+    frames, shown = [], []
+    for a, b, c, d in zip(film[0::4], film[1::4], film[2::4], film[3::4]):
+        frames += [a, b, weave(b, c), weave(c, d), d]
+        shown += [a, b, b, c, d]
+    return frames, shown
+
+
 def test_field_pattern_tells_order_progressive_and_pull_down():
     moments = [m.mean(axis=2) for m in field_moments(40)]
     tff = field_pattern([weave(a, b, True) for a, b in zip(moments[0::2], moments[1::2])])
@@ -116,11 +126,27 @@ def test_field_pattern_tells_order_progressive_and_pull_down():
     assert not progressive(tff) and not tff["telecine"]
     film = moments[0::2]  # film frames each carried whole in two fields (2:2)
     assert progressive(field_pattern(film)) and not field_pattern(film)["telecine"]
-    telecined = []  # 3:2 pull-down: A A B B B C C D D D fields → frames AA BB BC CD DD
-    for a, b, c, d in zip(film[0::4], film[1::4], film[2::4], film[3::4]):
-        telecined += [a, b, weave(b, c), weave(c, d), d]
-    pattern = field_pattern(telecined)
+    pattern = field_pattern(telecine(film)[0])
     assert pattern["telecine"] and not progressive(pattern)
+
+
+def test_film_fields_matched_across_frames():
+    """Pull-down (3:2) and 2:2 shifted by a field: where a neighbour holds the current picture's other
+    field the stage weaves the film frame back exactly; true interlaced video is left to the deinterlacer
+    (its analysis says so, the stage is built without matching)."""
+    film = field_moments(24)
+    pulled, shown = telecine(film)
+    assert [matching_field(f, p, n) for p, f, n in zip(pulled[0:], pulled[1:], pulled[2:])][:4] == [0, -1, -1, 0]
+    shifted = [weave(a, b) for a, b in zip(film[:-1], film[1:])]  # each frame's bottom field from the next film frame
+    for clip, answer in ((pulled, shown), (shifted, list(film[:-1]))):
+        pattern = field_pattern([f.mean(axis=2) for f in clip])
+        assert pulled_down(pattern) and not progressive(pattern)
+        frames = [Frame(image=f, time=Fraction(k, 30), duration=Fraction(1, 30), index=k) for k, f in enumerate(clip)]
+        out = run(Deinterlace(True, match=True), frames)
+        exact = [np.array_equal(f.image, a) for f, a in zip(out, answer)]
+        assert sum(exact) >= 0.8 * len(exact), exact
+    video = [weave(a, b) for a, b in zip(field_moments(40)[0::2], field_moments(40)[1::2])]
+    assert not pulled_down(field_pattern([f.mean(axis=2) for f in video]))
 
 
 def test_pictures_overrule_the_flags(tmp_path):

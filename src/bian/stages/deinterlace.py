@@ -16,7 +16,7 @@ import numpy as np
 from ..analysis.cuts import is_cut
 from ..errors import OptionError
 from ..pipeline.options import Option, choice
-from ..temporal.deinterlace import deinterlace, field_pattern
+from ..temporal.deinterlace import deinterlace, field_pattern, matching_field, weave
 from ..temporal.framecache import PerPair
 from ..temporal.shots import shot_span, thumbnail
 from .base import Stage, Window
@@ -60,7 +60,7 @@ def build(opts: dict, source) -> list:
     if mode == "auto" and progressive(pattern):
         return []
     order, origin = field_order(order, video, pattern)
-    return [Deinterlace(order == "tff", origin, pattern["telecine"])]
+    return [Deinterlace(order == "tff", origin, pattern["telecine"], pulled_down(pattern))]
 
 _MOST_SKIPPED = 300
 """Frames decoded at most after a seek before a run is taken wherever it has got to (a long GOP)."""
@@ -119,6 +119,13 @@ def progressive(pattern: dict) -> bool:
     return spoke >= 8 and pattern["progressive"] >= 0.7 * spoke
 
 
+def pulled_down(pattern: dict) -> bool:
+    """Film carried in fields across frames: a 3:2 pull-down, or most frames that showed motion combed
+    across moments their neighbours' fields match (2:2 with the fields shifted by one)."""
+    spoke = sum(pattern[k] for k in ("tff", "bff", "progressive", "combed"))
+    return pattern["telecine"] or (spoke >= 8 and pattern["combed"] >= 0.5 * spoke)
+
+
 def field_order(order: str, video, pattern: dict) -> tuple[str, str]:
     """(the field order to use, where it comes from: "option", "pictures", "stream" or "assumed"): the
     user's, else what the pictures show when they show it clearly, else the stream's, else top first.
@@ -160,24 +167,34 @@ def note(stages: list, info, opts: dict) -> str | None:
     text = (f"{flagged}: deinterlaced, {order}, one frame per frame at its first field's moment (same rate; "
             "weave where still, interpolation where moving)")
     if stage.telecine:
-        text += ("; its fields follow a 3:2 pull-down (film at 24 fps): inverse telecine would give back the film "
-                 "frames (bian does not do that)")
+        text += ("; its fields follow a 3:2 pull-down (film at 24 fps): each film frame's two fields are woven "
+                 "back together where neighbouring frames hold them, and the rate is kept (inverse telecine, "
+                 "which would also drop the repeated frames to give 24 fps, is not done)")
+    elif stage.match:
+        text += ("; each film frame's two fields lie in neighbouring frames (2:2 shifted by a field): they are "
+                 "woven back together")
     return text
 
 
 class Deinterlace(Stage):
-    """Woven frames → progressive frames at the first field's moment; output float32 RGB in [0, 1]."""
+    """Woven frames → progressive frames at the first field's moment; output float32 RGB in [0, 1].
+
+    ``match``: the video carries film in fields (pull-down): where a neighbouring frame holds the other
+    field of the current picture, the two are woven back together (the film frame itself); elsewhere the
+    frame is deinterlaced."""
 
     name = "deinterlace"
     before = after = 1
 
-    def __init__(self, top_first: bool = True, order_from: str = "option", telecine: bool = False):
-        self.top_first, self.order_from, self.telecine = bool(top_first), order_from, telecine
+    def __init__(self, top_first: bool = True, order_from: str = "option", telecine: bool = False,
+                 match: bool = False):
+        self.top_first, self.order_from, self.telecine, self.match = bool(top_first), order_from, telecine, match
         self._cut = PerPair(is_cut)
 
     def describe(self) -> dict:
         return {"field_order": "tff" if self.top_first else "bff", "field_order_from": self.order_from,
-                "method": "motion-adaptive: weave where still, field interpolation where moving"}
+                "method": "motion-adaptive: weave where still, field interpolation where moving"
+                + ("; film fields matched across frames first" if self.match else "")}
 
     def summarise(self, frame):
         """The thumbnail of ``frame`` (for the cut test: a neighbour across a cut is no help)."""
@@ -185,18 +202,31 @@ class Deinterlace(Stage):
 
     def process(self, window: Window) -> list:
         start, stop = shot_span(self.summaries(window), window.center, self._cut)
-        c = window.center
-        frames = [window.frames[c - 1] if c - 1 >= start else None, window.current,
+        c, current = window.center, window.current
+        frames = [window.frames[c - 1] if c - 1 >= start else None, current,
                   window.frames[c + 1] if c + 1 < stop else None]
         planes = [None if f is None else _planes(f) for f in frames]
         if planes[1] is not None and all(f is None or _alike(p, planes[1]) for f, p in zip(frames, planes)):
             # The decoded planes themselves: an interlaced 4:2:0 picture's chroma alternates fields row by row
             # of its own plane, which the conversion to RGB has already smeared across both fields.
-            rebuilt = [deinterlace(cur, before, after, self.top_first) for before, cur, after in
-                       zip(*(p or [None] * len(planes[1]) for p in planes))]
-            return [window.current.replace(image=None, source=_decoded(window.current.source, rebuilt))]
+            match = self._matching([None if p is None else p[0] for p in planes])  # judged on luma
+            if match == 0:
+                return [current.replace()]
+            if match is not None:
+                rebuilt = [weave(cur, other, self.top_first) for cur, other in zip(planes[1], planes[1 + match])]
+            else:
+                rebuilt = [deinterlace(cur, before, after, self.top_first) for before, cur, after in
+                           zip(*(p or [None] * len(planes[1]) for p in planes))]
+            return [current.replace(image=None, source=_decoded(current.source, rebuilt))]
         rgb = [None if f is None else f.rgb() for f in frames]
-        return [window.current.replace(image=deinterlace(rgb[1], rgb[0], rgb[2], self.top_first))]
+        match = self._matching(rgb)
+        if match is not None:
+            return [current.replace(image=weave(rgb[1], rgb[1 + match], self.top_first))]
+        return [current.replace(image=deinterlace(rgb[1], rgb[0], rgb[2], self.top_first))]
+
+    def _matching(self, pictures: list) -> int | None:
+        """With ``match``, which of (previous, current, next) holds the current picture's other field."""
+        return matching_field(pictures[1], pictures[0], pictures[2], self.top_first) if self.match else None
 
 
 def _plane_bits(picture) -> list[int] | None:

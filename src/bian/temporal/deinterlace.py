@@ -77,8 +77,7 @@ def deinterlace(cur: np.ndarray, prev: np.ndarray | None = None, nxt: np.ndarray
     c = _pad(cur)
 
     def rows(frame: np.ndarray, offset: int) -> np.ndarray:
-        start = _PAD + 1 - keep + offset
-        return frame[start:start + 2 * missing - 1:2]
+        return _rows(frame, keep, missing, offset)
 
     above, below = rows(c, -1), rows(c, 1)
     spatial = _SPATIAL[0] * (above + below) - _SPATIAL[1] * (rows(c, -3) + rows(c, 3))
@@ -112,6 +111,13 @@ def deinterlace(cur: np.ndarray, prev: np.ndarray | None = None, nxt: np.ndarray
     rebuilt = np.clip(guess, line - bound, line + bound)
     out[1 - keep::2] = np.clip(rebuilt, 0, 1)
     return out
+
+
+def _rows(padded: np.ndarray, keep: int, missing: int, offset: int) -> np.ndarray:
+    """Of a :func:`_pad`-ed frame, the lines ``offset`` away from each of the ``missing`` lines of the field
+    of parity 1 − ``keep`` (the one rebuilt)."""
+    start = _PAD + 1 - keep + offset
+    return padded[start:start + 2 * missing - 1:2]
 
 
 def _pad(frame: np.ndarray) -> np.ndarray:
@@ -171,3 +177,36 @@ def _pull_down(combed: list[bool | None]) -> bool:
         if sum(fit) >= 0.9 * len(fit):
             return True
     return False
+
+
+def matching_field(cur: np.ndarray, prev: np.ndarray | None, nxt: np.ndarray | None,
+                   top_first: bool = True) -> int | None:
+    """Which frame holds the other field of the picture ``cur``'s first field belongs to: −1 (``prev``),
+    0 (``cur`` itself) or 1 (``nxt``); None when none stands out. Film carried in fields (a 3:2 pull-down,
+    or 2:2 with the fields shifted by one) puts a film frame's two fields in neighbouring video frames;
+    weaving them back (:func:`weave`) gives the film frame itself, with no interpolation.
+
+    Each candidate second field is judged woven with the first field, where the candidates differ
+    (motion): the one that combs least wins when it combs under half as much as the best other (a field
+    repeated in two frames counts once). Interlaced video proper has no such winner often enough to
+    trust: look for pull-down first (:func:`field_pattern`). ``cur``, ``prev``, ``nxt``: float32 H×W or
+    H×W×C (a neighbour may be None).
+    """
+    keep = 0 if top_first else 1
+    candidates = [(offset, f) for offset, f in ((0, cur), (-1, prev), (1, nxt)) if f is not None]
+    if cur.shape[0] < 2 or len(candidates) < 2:
+        return None
+    grey = [f.mean(axis=2) if f.ndim == 3 else np.asarray(f, np.float32) for _, f in candidates]
+    missing = len(range(1 - keep, cur.shape[0], 2))
+    padded = _pad(grey[0])
+    above, below = _rows(padded, keep, missing, -1), _rows(padded, keep, missing, 1)
+    lines = [g[1 - keep::2] for g in grey]
+    differ = np.max(lines, axis=0) - np.min(lines, axis=0) > _MOTION
+    if differ.mean() < 0.001:
+        return None
+    scores = [float(np.maximum((line - above) * (line - below), 0)[differ].mean()) for line in lines]
+    best = int(np.argmin(scores))
+    others = [score for line, score in zip(lines, scores) if not np.array_equal(line, lines[best])]
+    if not others or not scores[best] < 0.5 * min(others):
+        return None
+    return candidates[best][0]
