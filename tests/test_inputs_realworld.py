@@ -504,6 +504,10 @@ def test_still_gif_is_a_photo_and_an_animated_gif_a_film(tmp_path):
         ["anim.mkv", "still.gif"]
     with av.open(str(tmp_path / "restored" / "anim.mkv")) as c:
         assert sum(1 for _ in c.decode(video=0)) == 5
+    from bian.web.jobs import output_name  # the web page names its result by the upload's content too
+
+    assert output_name("anim.gif", "restore", films / "anim.gif") == "anim_restored.mkv"
+    assert output_name("old.gif", "restore", films / "still.gif") == "old_restored.gif"
 
 
 def test_heic_phone_photo_is_read_upright_with_its_profile(tmp_path):

@@ -59,12 +59,17 @@ def is_image(path: Path) -> bool:
     """Whether ``path`` names a picture (by its extension); an existing GIF only when it has one frame."""
     suffix = path.suffix.lower()
     if suffix == ".gif" and path.is_file():
-        try:
-            with Image.open(path) as img:
-                return getattr(img, "n_frames", 1) == 1
-        except OSError:
-            return True  # read_image names what is wrong with it
+        return frame_count(path) == 1
     return suffix in FORMATS
+
+
+def frame_count(path: Path) -> int:
+    """Frames (pages) in a picture file; 1 when it cannot be read (:func:`read_image` says why)."""
+    try:
+        with Image.open(path) as img:
+            return getattr(img, "n_frames", 1)
+    except OSError:
+        return 1
 
 
 @functools.cache

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import BianError, InputError
-from ..media.images import FORMATS, is_image, read_image
+from ..media.images import FORMATS, frame_count, is_image, read_image
 from ..pipeline.manifest import work_dir_for
 from .safety import JOB_ID, safe_name
 
@@ -67,14 +67,14 @@ class Job:
         return max(0.0, (self.total - self.done) / self.fps)
 
 
-def output_name(label: str, kind: str) -> str:
+def output_name(label: str, kind: str, upload: Path | None = None) -> str:
     """The result's file name: ``photo.jpg`` → ``photo_restored.jpg``; videos bian cannot write in their own
-    container become ``.mkv``; an animation is always ``.mp4``."""
+    container become ``.mkv`` (an animated GIF ``upload`` too); an animation is always ``.mp4``."""
     name = safe_name(label)
     stem, suffix = Path(name).stem, Path(name).suffix.lower()
     if kind == "animate":
         return f"{stem}_animated.mp4"
-    if is_image(Path(name)):
+    if is_image(Path(name)) and not (suffix == ".gif" and upload is not None and frame_count(upload) > 1):
         return f"{stem}_restored{suffix if suffix in FORMATS else '.png'}"
     return f"{stem}_restored{suffix if suffix in _VIDEO_OUT else '.mkv'}"
 
@@ -126,7 +126,7 @@ class JobQueue:
             raise InputError("the upload is empty or missing", safe_name(label), "choose the file again")
         now = time.time()
         job_id = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + "-" + secrets.token_hex(3)
-        job = Job(job_id, kind, Path(str(label)).name, safe_name(label), output_name(label, kind),
+        job = Job(job_id, kind, Path(str(label)).name, safe_name(label), output_name(label, kind, upload),
                   dict(options or {}), created=now)
         folder = self.folder(job)
         try:
