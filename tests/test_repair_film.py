@@ -173,3 +173,13 @@ def test_fast_order_statistics_equal_numpys():
     count = np.isfinite(residuals).sum(axis=0)
     ordered = np.sort(residuals, axis=0)
     assert np.array_equal(dust._rank_score(residuals, count), np.where(count >= 4, ordered[1], ordered[0]))
+
+
+def test_a_still_photos_small_things_are_not_taken_for_dust(shared):
+    # pebbles on a path, leaves, buttons, a crowd: many small bright or dark things together are picture
+    counts = []
+    for path in sorted((shared / "data" / "photos" / "historical").glob("*")):
+        rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+        counts.append(cv2.connectedComponents(film.specks(luma_of(rgb)).astype(np.uint8))[0] - 1)
+    assert np.mean(counts) < 60 and max(counts) < 120, counts
+
