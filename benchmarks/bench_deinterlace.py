@@ -19,6 +19,7 @@ the runner runs it; FFmpeg: the ffmpeg process, including its pipes and format c
     python benchmarks/bench_deinterlace.py --pairs 6   # fewer frames
     python benchmarks/bench_deinterlace.py --h264      # real interlaced H.264 capture files
     python benchmarks/bench_deinterlace.py --detail    # also every method's SSIM, combing and CPU per clip
+    python benchmarks/bench_deinterlace.py --pulldown  # film in fields (3:2 telecine, 2:2 shifted by a field)
 """
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ import ffmpeg_anchor  # noqa: E402
 from bian.frame import Frame  # noqa: E402
 from bian.media.video import VideoReader, probe_video  # noqa: E402
 from bian.pipeline.runner import apply_stage  # noqa: E402
-from bian.stages.deinterlace import Deinterlace  # noqa: E402
-from bian.temporal.deinterlace import combing, line_double, weave  # noqa: E402
+from bian.stages.deinterlace import Deinterlace, pulled_down  # noqa: E402
+from bian.temporal.deinterlace import combing, field_pattern, line_double, weave  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -147,6 +148,51 @@ def scores(out: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     return psnr, ssim, float(np.mean([combing(f) for f in q]))
 
 
+def pull_down(clip: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Film frames carried in fields, top field first: "3:2" (telecine: A/A B/B B/C C/D D/D per four film
+    frames) or "2:2 shifted" (each frame's bottom field from the next film frame). Returns (woven frames,
+    the film frame each one's first field shows)."""
+    if kind == "3:2":
+        frames, shown = [], []
+        for a, b, c, d in zip(clip[0::4], clip[1::4], clip[2::4], clip[3::4]):
+            frames += [a, b, weave(b, c), weave(c, d), d]
+            shown += [a, b, b, c, d]
+        return np.stack(frames), np.stack(shown)
+    return np.stack([weave(a, b) for a, b in zip(clip[:-1], clip[1:])]), clip[:-1]
+
+
+def run_bian_pulldown(woven: np.ndarray) -> tuple[np.ndarray, float, bool]:
+    """bian's stage as a plan would build it for this clip: matching only if the look finds pull-down."""
+    started = time.process_time()
+    match = pulled_down(field_pattern([f.mean(axis=2) for f in woven]))
+    stage = Deinterlace(True, match=match)
+    frames = [Frame(image=f, time=Fraction(k, 30), duration=Fraction(1, 30), index=k) for k, f in enumerate(woven)]
+    out = np.stack([f.rgb() for f in apply_stage(stage, frames)])
+    return out, (time.process_time() - started) / len(out), match
+
+
+def pulldown_main(pairs: int) -> None:
+    """Film in fields: bian (field matching as the plan decides it, else its deinterlacer), FFmpeg's
+    fieldmatch with bwdif for what it leaves combed, and bwdif alone."""
+    print(f"# pull-down — {platform.node()} {platform.machine()}, {4 * (pairs // 2)} film frames per clip, top field first")
+    print("\n| clip | carried as | bian matches | PSNR bian | PSNR fieldmatch+bwdif | PSNR bwdif | PSNR woven | "
+          "CPU bian | CPU fieldmatch+bwdif |\n" + "|---" * 9 + "|")
+    for label, (source, start, crop) in CLIPS.items():
+        clip = load(source, start, 4 * (pairs // 2) + 1, crop)
+        for kind in ("3:2", "2:2 shifted"):
+            woven, answer = pull_down(clip[:-1] if kind == "3:2" else clip, kind)
+            ours, cpu, match = run_bian_pulldown(woven)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            matched = ffmpeg_anchor.run_filter(woven, "format=gbrp,fieldmatch=order=tff:combmatch=full,"
+                                               "bwdif=mode=send_frame:deint=interlaced", fps=30)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            anchor_cpu = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) / len(woven)
+            plain, _ = run_ffmpeg(woven, "bwdif", True)
+            cells = [scores(x, answer)[0] for x in (ours, matched, plain, woven)]
+            print(f"| {label} | {kind} | {'yes' if match else 'no'} | " + " | ".join(f"{v:.2f}" for v in cells)
+                  + f" | {cpu:.4f} | {anchor_cpu:.4f} |")
+
+
 METHODS = ("woven (no deinterlace)", "line doubling", "bian", "ffmpeg yadif", "ffmpeg bwdif", "ffmpeg estdif")
 
 
@@ -155,9 +201,13 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=12, help="woven frames per clip (default 12)")
     parser.add_argument("--h264", action="store_true", help="real interlaced H.264 capture files")
     parser.add_argument("--detail", action="store_true", help="also a table per clip and field order")
+    parser.add_argument("--pulldown", action="store_true", help="film in fields (3:2, 2:2 shifted) instead")
     args = parser.parse_args()
     if not ffmpeg_anchor.available():
         sys.exit("ffmpeg CLI not found")
+    if args.pulldown:
+        pulldown_main(args.pairs)
+        return
     print(f"# deinterlace — {platform.node()} {platform.machine()}, {args.pairs} woven frames per clip"
           + (", interlaced H.264 captures (crf 18, 4:2:0)" if args.h264 else ", lossless RGB weave"))
     results: dict[str, dict[str, tuple]] = {}

@@ -189,13 +189,14 @@ def matching_field(cur: np.ndarray, prev: np.ndarray | None, nxt: np.ndarray | N
     Each candidate second field is judged woven with the first field, where the candidates differ
     (motion): the one that combs least wins when it combs under half as much as the best other (a field
     repeated in two frames counts once). Interlaced video proper has no such winner often enough to
-    trust: look for pull-down first (:func:`field_pattern`). ``cur``, ``prev``, ``nxt``: float32 H×W or
-    H×W×C (a neighbour may be None).
+    trust: look for pull-down first (:func:`field_pattern`). None too without both neighbours (at the ends
+    of a shot the right field may be the one missing, and the best of the rest is then wrong).
+    ``cur``, ``prev``, ``nxt``: float32 H×W or H×W×C.
     """
     keep = 0 if top_first else 1
-    candidates = [(offset, f) for offset, f in ((0, cur), (-1, prev), (1, nxt)) if f is not None]
-    if cur.shape[0] < 2 or len(candidates) < 2:
+    if cur.shape[0] < 2 or prev is None or nxt is None:  # the right field may be the missing one
         return None
+    candidates = [(0, cur), (-1, prev), (1, nxt)]
     grey = [f.mean(axis=2) if f.ndim == 3 else np.asarray(f, np.float32) for _, f in candidates]
     missing = len(range(1 - keep, cur.shape[0], 2))
     padded = _pad(grey[0])
