@@ -21,6 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .. import __version__
+from ..colour.monochrome import has_own_colour
 from ..errors import BianError, InputError, OptionError, OutputError
 from ..media import images as image_io
 from ..media import sequence
@@ -76,6 +77,8 @@ class Source:
     frames: int
     video: VideoInfo | None = None
     """The input video as probed (a stage may read a few of its frames up front, e.g. hint keyframes)."""
+    own_colour: bool = False
+    """A picture with colour of its own (not black-and-white or toned), asked to be coloured."""
 
 
 @dataclass
@@ -166,10 +169,14 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
         if not image_io.is_image(output):
             raise OptionError("an image input needs an image output", output,
                               "use .png, .jpg, .tif, .webp, .bmp, .jp2, .avif, .heic or .gif")
-        source = Source("image", info.width, info.height, info.bits, info.grey, None, 1)
+        own_colour = bool(opts["colorize"] or opts["reference"] or opts["hints"]) and has_own_colour(frame.rgb())
+        source = Source("image", info.width, info.height, info.bits, info.grey, None, 1, own_colour=own_colour)
         notes = ["a two-level (1-bit) picture: --scratches leaves its thin lines alone (they are the picture, "
                  "and it has no grey to fill with); mark real damage with --mask"] \
             if opts["scratches"] and is_bilevel(frame.image) else []
+        if own_colour:
+            notes.append("the picture has colour of its own (not black-and-white or toned): it is not coloured "
+                         "again, which would replace that colour; make it grey first to colour it anew")
         plan = Plan(input_path, output, "image", _stages(opts, source), source, info, notes=notes)
         plan.first_frame = frame  # decoded once while probing; the runner uses it
         return plan

@@ -113,7 +113,7 @@ OPTIONS = [
 
 def build(opts: dict, source) -> list:
     refs, hints = opts.get("reference") or [], opts.get("hints")
-    if not (opts.get("colorize") or refs or hints):
+    if not (opts.get("colorize") or refs or hints) or source.own_colour:
         return []
     return [Colourise(references=refs, hints=hints, model=opts.get("colour_model", "auto"),
                       saturation=opts.get("saturation", 1.0), render_size=opts.get("render_size", 512),
