@@ -174,7 +174,8 @@ def run_bian_pulldown(woven: np.ndarray) -> tuple[np.ndarray, float, bool]:
 def pulldown_main(pairs: int) -> None:
     """Film in fields: bian (field matching as the plan decides it, else its deinterlacer), FFmpeg's
     fieldmatch with bwdif for what it leaves combed, and bwdif alone."""
-    print(f"# pull-down — {platform.node()} {platform.machine()}, {4 * (pairs // 2)} film frames per clip, top field first")
+    print(f"# pull-down — {platform.node()} {platform.machine()}, {4 * (pairs // 2)} film frames per clip, "
+          "top field first")
     print("\n| clip | carried as | bian matches | PSNR bian | PSNR fieldmatch+bwdif | PSNR bwdif | PSNR woven | "
           "CPU bian | CPU fieldmatch+bwdif |\n" + "|---" * 9 + "|")
     for label, (source, start, crop) in CLIPS.items():
@@ -244,13 +245,15 @@ def main() -> None:
         print(f"| {row} | " + " | ".join(cells) + " |")
     means = {n: np.mean([runs[n][0] for runs in results.values()]) for n in METHODS}
     print("| **mean** | " + " | ".join(f"{means[n]:.2f}" for n in METHODS) + " |")
-    print("| mean − bwdif | " + " | ".join(f"{means[n] - means['ffmpeg bwdif']:+.2f}" for n in METHODS) + " |")
+    print("| mean − bwdif | " + " | ".join(f"{means[n] - means['ffmpeg bwdif']:+.2f}" for n in METHODS)
+          + " |")
     print("\n## bian beside bwdif: SSIM, combing (8-bit levels; the answer's own beside), CPU s/frame\n")
     print("| clip, field order | SSIM bian | SSIM bwdif | combing bian | combing bwdif | combing woven | combing answer "
           "| CPU bian | CPU bwdif | CPU bian / bwdif |\n" + "|---" * 10 + "|")
     for row, runs in results.items():
         b, f = runs["bian"], runs["ffmpeg bwdif"]
-        print(f"| {row} | {b[1]:.4f} | {f[1]:.4f} | {b[2]:.2f} | {f[2]:.2f} | {runs['woven (no deinterlace)'][2]:.2f} | "
+        woven = runs["woven (no deinterlace)"]
+        print(f"| {row} | {b[1]:.4f} | {f[1]:.4f} | {b[2]:.2f} | {f[2]:.2f} | {woven[2]:.2f} | "
               f"{runs['answer'][2]:.2f} | {b[3]:.4f} | {f[3]:.4f} | {b[3] / f[3]:.2f} |")
 
 

@@ -29,7 +29,8 @@ OPTIONS = [
            "(two fields per frame: DV, VHS, TV transfers): auto (default; when the stream is flagged "
            "interlaced), on or off", choices=MODES),
     Option("field_order", choice("field_order", ORDERS), "auto", "which field of an interlaced frame comes "
-           "first: auto (default; as the stream states, else top), tff (top) or bff (bottom)", choices=ORDERS),
+           "first: auto (default; as the pictures show, else as the stream states, else top), tff (top) or bff "
+           "(bottom)", choices=ORDERS),
 ]
 
 
@@ -39,6 +40,8 @@ relate in time."""
 SPANS = (0.0, 0.35, 0.7)
 """Where the runs start, as shares of the video's duration (a film transfer often opens on black leader
 or still titles, which say nothing)."""
+_MOST_SKIPPED = 300
+"""Frames decoded at most after a seek before a run is taken wherever it has got to (a long GOP)."""
 
 
 def build(opts: dict, source) -> list:
@@ -62,8 +65,6 @@ def build(opts: dict, source) -> list:
     order, origin = field_order(order, video, pattern)
     return [Deinterlace(order == "tff", origin, pattern["telecine"], pulled_down(pattern))]
 
-_MOST_SKIPPED = 300
-"""Frames decoded at most after a seek before a run is taken wherever it has got to (a long GOP)."""
 
 _LOOKS: dict = {}
 
@@ -115,15 +116,20 @@ def _runs(video):
 
 def progressive(pattern: dict) -> bool:
     """Most frames that showed motion had both fields from one moment."""
-    spoke = sum(pattern[k] for k in ("tff", "bff", "progressive", "combed"))
+    spoke = _spoke(pattern)
     return spoke >= 8 and pattern["progressive"] >= 0.7 * spoke
 
 
 def pulled_down(pattern: dict) -> bool:
     """Film carried in fields across frames: a 3:2 pull-down, or most frames that showed motion combed
     across moments their neighbours' fields match (2:2 with the fields shifted by one)."""
-    spoke = sum(pattern[k] for k in ("tff", "bff", "progressive", "combed"))
+    spoke = _spoke(pattern)
     return pattern["telecine"] or (spoke >= 8 and pattern["combed"] >= 0.5 * spoke)
+
+
+def _spoke(pattern: dict) -> int:
+    """How many frames of the look showed motion clear enough to judge."""
+    return sum(pattern[k] for k in ("tff", "bff", "progressive", "combed"))
 
 
 def field_order(order: str, video, pattern: dict) -> tuple[str, str]:
@@ -156,14 +162,15 @@ def note(stages: list, info, opts: dict) -> str | None:
         return ("the stream is flagged interlaced but both fields of each frame show one moment (film "
                 "transferred 2:2, or progressive video): kept as whole frames (--deinterlace on forces it)")
     chosen, stated = ("tff" if stage.top_first else "bff"), info.field_order
+    said = "" if stated in (None, chosen) else f" (the stream says {'top' if stated == 'tff' else 'bottom'} first)"
     order = "top field first" if stage.top_first else "bottom field first"
     order += {"stream": " as the stream states",
-              "pictures": " as the pictures show" + ("" if stated in (None, chosen) else
-                                                     f" (the stream says {'top' if stated == 'tff' else 'bottom'} first)"),
+              "pictures": " as the pictures show" + said,
               "assumed": " (assumed: neither the stream nor the pictures say; if motion judders, give "
                          "--field-order bff)",
               "option": ""}[stage.order_from]
-    flagged = "the source is interlaced" if info.interlaced else "--deinterlace on (the stream is not flagged interlaced)"
+    flagged = ("the source is interlaced" if info.interlaced else
+               "--deinterlace on (the stream is not flagged interlaced)")
     text = (f"{flagged}: deinterlaced, {order}, one frame per frame at its first field's moment (same rate; "
             "weave where still, interpolation where moving)")
     if stage.telecine:
