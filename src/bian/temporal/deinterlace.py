@@ -10,6 +10,9 @@ neighbours allow, so a still edge next to motion is not blurred. This is the sch
 three-field deinterlacer with yadif's temporal checks (as FFmpeg's bwdif combines them); the taps below
 are the published ones.
 
+Film carried in fields is told apart by :func:`field_pattern` (field order, whole pictures in fields,
+3:2 pull-down) and put back together by :func:`matching_field` (which frame holds a picture's other field).
+
 Arrays: float32 H×W×C (or H×W) in [0, 1]; row 0 is the top line.
 """
 from __future__ import annotations
