@@ -155,8 +155,12 @@ def _hdr10(picture) -> dict | None:
     primary and two white-point coordinates, then minimum and maximum luminance, as int32 rationals, then
     two flags; AVContentLightMetadata: MaxCLL, MaxFALL), written as x265 takes them: chromaticity in units
     of 0.00002, luminance of 0.0001 cd/m², primaries in the order green, blue, red."""
+    try:
+        side_data = list(picture.side_data)
+    except ValueError:  # PyAV refuses the whole list when one kind is newer than it knows (a TIFF scan's)
+        return None
     found = {}
-    for data in picture.side_data:
+    for data in side_data:
         raw = bytes(data)
         if data.type.name == "MASTERING_DISPLAY_METADATA" and len(raw) >= 88:
             n = np.frombuffer(raw[:88], np.int32)
