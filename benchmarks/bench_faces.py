@@ -1,14 +1,21 @@
 """Faces benchmark: detection counts, landmark jitter with/without tracking, multi-frame fusion vs
 single-frame restoration, identity distance of restored faces.
 
-    BIAN_MODEL_DIR=../shared/weights python benchmarks/bench_faces.py [detect|track|fusion|identity ...]
+    BIAN_MODEL_DIR=../shared/weights python benchmarks/bench_faces.py [detect|track|fusion|identity|crops|adapt ...]
+
+``adapt`` compares the offline enhancement of today's code with the one at commit ``$BIAN_FACES_BEFORE``
+(default bf40023, main before the adaptive enhancement) on clean faces (how little they change) and on the same faces with
+known damage (how much they gain), dev and held-out pictures reported apart.
 
 Uses ../shared (or $BIAN_SHARED). Prints markdown tables for docs/BENCHMARKS.md.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +31,9 @@ from bian.faces import detect_faces, identity  # noqa: E402
 from bian.faces.enhance import enhance_face, face_region, noise_sigma  # noqa: E402
 from bian.faces.fusion import align_neighbour, fuse  # noqa: E402
 from bian.faces.paste import face_outline  # noqa: E402
-from bian.faces.restore import restore_faces  # noqa: E402
+from bian.faces import restore as restore_module  # noqa: E402
+from bian.faces.paste import soft_mask  # noqa: E402
+from bian.faces.restore import Settings, restore_faces  # noqa: E402
 from bian.faces.track import landmark_jitter, link, smooth  # noqa: E402
 
 SHARED = Path(os.environ.get("BIAN_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
@@ -101,9 +110,9 @@ def degrade(frames: np.ndarray, seed: int = 7) -> np.ndarray:
     return add_grain(blurred, np.random.default_rng(seed), "heavy")
 
 
-SAME = dict(keep_texture=0.0, sharpen=0.4, contrast=0.0)
+SAME = dict(keep_texture=0.0, sharpen=0.4)
 """Enhancement settings for both the single-frame and the fused result, so only fusion differs (no grain
-put back and no local-contrast change: both are deliberate departures from the clean frame)."""
+put back: a deliberate departure from the clean frame)."""
 
 
 def bench_fusion(clip="animate/d0.mp4", centres=(10, 30, 50), radius=3):
@@ -215,6 +224,141 @@ def bench_crops(out=Path("bench-out/faces")):
     docs = Path(__file__).resolve().parents[1] / "docs" / "img" / "faces_astronaut_before_after.png"
     _side_by_side(old, restored, (150, 40, 300, 210), docs)
     print(f"- astronaut (scikit-image, public domain), greyed, faded, blurred, grain added → {docs.name}")
+
+
+ADAPT_DIRS = ("photos/historical", "faces", "photos/old")
+
+DAMAGE = {
+    "grain light": lambda x, rng: add_grain(x[None], rng, "light")[0],
+    "grain heavy": lambda x, rng: add_grain(x[None], rng, "heavy")[0],
+    "blur σ1": lambda x, rng: cv2.GaussianBlur(x, (0, 0), 1.0),
+    "blur σ2": lambda x, rng: cv2.GaussianBlur(x, (0, 0), 2.0),
+    "down ×2": lambda x, rng: _down_up(x, 2),
+    "down ×3": lambda x, rng: _down_up(x, 3),
+    "jpeg q40": lambda x, rng: _jpeg(x, 40),
+    "jpeg q20": lambda x, rng: _jpeg(x, 20),
+    "blur σ1.2 + grain heavy": lambda x, rng: add_grain(cv2.GaussianBlur(x, (0, 0), 1.2)[None], rng, "heavy")[0],
+}
+"""Known damage applied to a clean face and its surroundings (float32 H×W×3 in [0, 1])."""
+
+
+def _down_up(x: np.ndarray, factor: int) -> np.ndarray:
+    h, w = x.shape[:2]
+    small = cv2.resize(x, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
+    return np.clip(cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC), 0, 1)
+
+
+def _jpeg(x: np.ndarray, quality: int) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255
+
+
+def _adapt_faces(per_picture: int = 6, min_size: float = 40.0):
+    """(picture name, context crop, the face in it, half) for every picture with faces of ``min_size`` px and
+    up; half is "dev" for even-numbered pictures, "held-out" for odd ones. Many faces of one picture are
+    thinned to ``per_picture`` evenly spread by size, so one group photo does not outweigh the rest."""
+    out, k = [], 0
+    for sub in ADAPT_DIRS:
+        for path in sorted((SHARED / "data" / sub).iterdir()):
+            image = read(path)
+            faces = [f for f in detect_faces(image) if f.landmarks is not None and len(f.landmarks) == 68
+                     and f.size >= min_size]
+            if not faces:
+                continue
+            faces = [faces[i] for i in np.unique(np.linspace(0, len(faces) - 1, per_picture).round().astype(int))]
+            half = "dev" if k % 2 == 0 else "held-out"
+            k += 1
+            for face in faces:
+                # context: twice the face region, so the stage's paste and colour match see real surroundings
+                x0, y0, x1, y1 = face_region(image.shape[:2], face_outline(face.landmarks), margin=0.6)
+                shift = np.array([x0, y0], np.float32)
+                moved = face.replace(box=face.box - np.tile(shift, 2), points5=face.points5 - shift,
+                                     landmarks=face.landmarks - shift)
+                out.append((f"{sub}/{path.name}", image[y0:y1, x0:x1].copy(), moved, half))
+    return out
+
+
+def _module_at(commit: str):
+    """src/bian/faces/enhance.py as it was at ``commit``, imported as a separate module."""
+    root = Path(__file__).resolve().parents[1]
+    text = subprocess.run(["git", "show", f"{commit}:src/bian/faces/enhance.py"], cwd=root, check=True,
+                          capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / "enhance_before.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("enhance_before", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _restore(context: np.ndarray, face, enhance=None) -> np.ndarray:
+    """The stage's per-face path on one picture (identity guard off, so only the enhancement differs);
+    ``enhance`` = a module providing enhance_face and noise_sigma, None for today's."""
+    saved = restore_module.enhance_face, restore_module.noise_sigma
+    if enhance is not None:
+        def before(crop, landmarks, sigma, keep_texture, sharpen):
+            # the stage then also asked for local contrast, at its Settings default of 0.15
+            return enhance.enhance_face(crop, landmarks, sigma, keep_texture, sharpen, 0.15)
+        restore_module.enhance_face, restore_module.noise_sigma = before, enhance.noise_sigma
+    try:
+        return restore_faces([context], 0, [face], settings=Settings(guard=None))[0]
+    finally:
+        restore_module.enhance_face, restore_module.noise_sigma = saved
+
+
+def _detail(image: np.ndarray, inside: np.ndarray) -> float:
+    """Fine detail: σ of luminance minus its Gaussian blur (σ 1 px) over ``inside``."""
+    y = image.mean(axis=2)
+    return float(np.std((y - cv2.GaussianBlur(y, (0, 0), 1.0))[inside]))
+
+
+def bench_adapt(before: str = os.environ.get("BIAN_FACES_BEFORE", "bf40023"), halves=("dev", "held-out")):
+    old = _module_at(before)
+    faces = _adapt_faces()
+    methods = {f"before ({before})": old, "after (this tree)": None}
+    print(f"\n### Offline face enhancement adapts to the damage: {len(faces)} faces of "
+          f"{len({n for n, *_ in faces})} pictures in {', '.join(ADAPT_DIRS)}\n")
+    print("Clean faces as they are (the output should differ little; detail = σ of the 1-px high-pass, out/in):\n")
+    print("| half | faces | method | PSNR out vs in dB (mean / min) | detail out/in (mean / min / max) |")
+    print("|---|---:|---|---:|---:|")
+    for half in halves:
+        subset = [f for f in faces if f[3] == half]
+        for label, module in methods.items():
+            rows = []
+            for _, context, face, _ in subset:
+                x0, y0, x1, y1 = face_region(context.shape[:2], face_outline(face.landmarks))
+                inside = soft_mask((y1 - y0, x1 - x0), face_outline(face.landmarks) - (x0, y0), 4) > 0.5
+                out = _restore(context, face, module)[y0:y1, x0:x1]
+                src = context[y0:y1, x0:x1]
+                rows.append((psnr(out, src), _detail(out, inside) / _detail(src, inside)))
+            r = np.array(rows)
+            print(f"| {half} | {len(r)} | {label} | {r[:, 0].mean():.2f} / {r[:, 0].min():.2f} | "
+                  f"{r[:, 1].mean():.3f} / {r[:, 1].min():.3f} / {r[:, 1].max():.3f} |")
+    print("\nDamaged faces (scores vs the clean face over its region; identity = dlib descriptor distance):\n")
+    print("| half | damage | damaged PSNR / SSIM / id | before PSNR / SSIM / id | after PSNR / SSIM / id |")
+    print("|---|---|---:|---:|---:|")
+    for half in halves:
+        subset = [f for f in faces if f[3] == half]
+        total = []
+        for d, (damage, fn) in enumerate(DAMAGE.items()):
+            rows = []
+            for i, (_, context, face, _) in enumerate(subset):
+                damaged = np.clip(fn(context, np.random.default_rng(100 * d + i)), 0, 1).astype(np.float32)
+                x0, y0, x1, y1 = face_region(context.shape[:2], face_outline(face.landmarks))
+                clean, lm = context[y0:y1, x0:x1], face.landmarks - (x0, y0)
+                row = []
+                for pic in (damaged, _restore(damaged, face, old), _restore(damaged, face)):
+                    crop = np.clip(pic[y0:y1, x0:x1], 0, 1)
+                    row += [psnr(crop, clean), structural_similarity(crop, clean, channel_axis=2, data_range=1.0),
+                            identity.distance(crop, clean, lm)]
+                rows.append(row)
+            v = np.mean(rows, axis=0)
+            total.append(v)
+            print(f"| {half} | {damage} | " + " | ".join(f"{v[j]:.2f} / {v[j + 1]:.3f} / {v[j + 2]:.3f}"
+                                                        for j in (0, 3, 6)) + " |")
+        v = np.mean(total, axis=0)
+        print(f"| {half} | **mean of all damage** | " + " | ".join(f"**{v[j]:.2f} / {v[j + 1]:.3f} / {v[j + 2]:.3f}**"
+                                                                 for j in (0, 3, 6)) + " |")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ class Settings:
     """Neural path only: 0 = the network's face, 1 = the offline restoration (closest to the input)."""
     keep_texture: float = 0.3
     sharpen: float = 0.8
-    contrast: float = 0.15
+    """Unsharp amount on the features of a blurred face; a sharp face is not sharpened (:func:`enhance_face`)."""
     guard: float | None = identity.DEFAULT_THRESHOLD
     """Identity-guard threshold (dlib descriptor distance); None switches the guard off."""
     min_size: float = 24.0
@@ -66,7 +66,7 @@ def restore_face(frames: list[np.ndarray], center: int, face: Face, neighbours: 
         sigma = sigma / np.sqrt(max(float(np.median(support)), 1.0))
     lm_crop = None if face.landmarks is None else face.landmarks[:, :2] - (x0, y0)
     restored = enhance_face(crop, lm_crop if lm_crop is not None and len(lm_crop) == 68 else None, sigma,
-                            settings.keep_texture, settings.sharpen, settings.contrast)
+                            settings.keep_texture, settings.sharpen)
     if neural is not None:
         restored = _neural(image, restored, (x0, y0, x1, y1), face, neural, settings.fidelity)
         report["model"] = "neural"
