@@ -236,9 +236,8 @@ def test_unreadable_input_says_permissions(tmp_path):
 
 
 def test_interlaced_capture_is_named(tmp_path):
-    """A DV/VHS/TV capture (two fields per frame) went through the stages as whole frames without a word.
-    (Deinterlacing inside bian is left to a product decision: an intra-frame deinterlacer lost more static
-    detail than it gained on moving parts; a motion-adaptive one needs neighbouring frames.)"""
+    """A DV/VHS/TV capture (two fields per frame) went through the stages as whole frames without a word; the
+    plan now names it (and deinterlaces it: tests/test_deinterlace.py)."""
     src, plain = tmp_path / "capture.mp4", tmp_path / "plain.mp4"
     motion = "testsrc2=size=160x96:rate=50:duration=0.2"
     ffmpeg("-f", "lavfi", "-i", motion, "-vf", "tinterlace=mode=interleave_top,setfield=tff", "-c:v", "libx264",
