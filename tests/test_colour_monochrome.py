@@ -47,3 +47,16 @@ def test_colorize_leaves_a_colour_photo_as_it_is(tmp_path, capsys):
     assert cli.main(["restore", str(src), "-o", str(out), "--colorize", "-q"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert [s["name"] for s in summary["stages"]] == ["colourise"]
+
+
+def test_colorize_leaves_a_colour_film_as_it_is(tmp_path):
+    import bian
+    from media_factory import ffmpeg
+
+    colour, grey = tmp_path / "colour.mp4", tmp_path / "grey.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=128x96:rate=25:duration=1", "-c:v", "libx264", "-crf", "12", str(colour))
+    ffmpeg("-i", str(colour), "-vf", "format=gray,format=yuv420p", "-c:v", "libx264", "-crf", "12", str(grey))
+    summary = bian.restore(colour, tmp_path / "out.mp4", colorize=True)
+    assert summary["stages"] == [] and any("colour of its own" in n for n in summary["notes"])
+    summary = bian.restore(grey, tmp_path / "out2.mp4", colorize=True)
+    assert [s["name"] for s in summary["stages"]] == ["colourise"]

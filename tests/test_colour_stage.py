@@ -109,7 +109,7 @@ def test_keyframe_hints_reach_neighbouring_frames_along_motion(tmp_path):
 def test_automatic_without_weights_takes_the_offline_fallback_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("BIAN_MODEL_DIR", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    stage = stage_module.build({"colorize": True}, type("S", (), {"kind": "image"})())[0]
+    stage = stage_module.build({"colorize": True}, type("S", (), {"kind": "image", "own_colour": False})())[0]
     info = stage.describe()
     assert info["path"] == "automatic: offline toning fallback (DDColor weights not found)"
     assert "ddcolor_modelscope.pth" in info["note"] and "\n" not in info["note"]
@@ -120,7 +120,7 @@ def test_automatic_without_weights_takes_the_offline_fallback_and_says_so(tmp_pa
     # a model named outright is not silently replaced: the one-line message says what to get
     with pytest.raises(ModelError, match="ddcolor_paper_tiny.pth") as err:
         stage_module.build({"colorize": True, "colour_model": "ddcolor-paper-tiny"},
-                           type("S", (), {"kind": "image"})())
+                           type("S", (), {"kind": "image", "own_colour": False})())
     assert "\n" not in err.value.line() and "BIAN_ALLOW_DOWNLOAD" in err.value.line()
 
 
@@ -248,7 +248,7 @@ def test_keyframe_hints_colour_far_frames_through_the_keyframe_picture(tmp_path)
     hint.write_text(json.dumps([{"x": int(x), "y": int(y), "colour": "#2050d0", "width": 7, "frame": 0},
                                 {"x": 2, "y": 2, "colour": "#d0a040", "width": 3, "frame": 0}]))
     stage = stage_module.build({"hints": str(hint), "colour_radius": 2},
-                               type("S", (), {"kind": "video", "video": probe_video(video)})())[0]
+                               type("S", (), {"kind": "video", "video": probe_video(video), "own_colour": False})())[0]
     out = run(stage, grey)
     far = lab.rgb_to_lab(out[10])[..., 1:]  # 10 frames on: beyond the ±2 window, the keyframe still reaches
     assert far[y, int(x - 15)][1] < -12      # the hinted content, moved 15 px left, is still blue

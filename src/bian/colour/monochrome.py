@@ -12,6 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..media.video import VideoInfo, sample_runs
 from .lab import rgb_to_lab
 
 HUE_SPREAD = 15.0
@@ -20,6 +21,8 @@ UNEXPLAINED = 4.0
 """RMS chroma (Lab units) left over once each lightness level's typical tint is taken off."""
 COLOURED = 4.0
 """Chroma (Lab units) of a clearly coloured pixel; paler ones are grey with a cast."""
+LOOK_AT = (0.1, 0.3, 0.5, 0.7, 0.9)
+"""Where in a video (shares of its duration) a frame is looked at; most must have colour of their own."""
 
 
 def has_own_colour(rgb: np.ndarray) -> bool:
@@ -44,3 +47,9 @@ def has_own_colour(rgb: np.ndarray) -> bool:
         rest[here] -= np.median(lab[here, 1:], axis=0)
     unexplained = float(np.sqrt(np.mean(np.sum(rest ** 2, axis=1))))
     return spread > HUE_SPREAD and unexplained > UNEXPLAINED
+
+
+def video_has_own_colour(video: VideoInfo) -> bool:
+    """Whether most of a few frames spread over ``video`` have colour of their own."""
+    frames = [run[0].astype(np.float32) / 255 for run in sample_runs(video, LOOK_AT, 1, "rgb24") if run]
+    return sum(map(has_own_colour, frames)) > len(frames) / 2

@@ -382,6 +382,36 @@ def rgb_pixels(picture: av.VideoFrame, rgb_format: str) -> np.ndarray:
     return picture.to_ndarray(format=rgb_format, interpolation=conversion(rgb_format))
 
 
+_MOST_SKIPPED = 300
+"""Frames decoded at most after a seek before a run is taken wherever it has got to (a long GOP)."""
+
+
+def sample_runs(video: VideoInfo, starts: tuple[float, ...], length: int, array_format: str = "gray"):
+    """Runs of up to ``length`` consecutive decoded pictures (ndarrays in PyAV's ``array_format``, e.g. gray
+    or rgb24, turned upright), one from each share of the video's duration in ``starts``: what a plan looks
+    at up front. A run ends where the picture size changes; a run that cannot be read is skipped."""
+    with video.open() as container:
+        stream = container.streams.video[0]
+        for share in starts:
+            run, at, skipped = [], float(video.start) + share * (video.duration or 0), 0
+            try:
+                if share:  # lands on the keyframe before; frames up to the moment asked for are skipped
+                    container.seek(int(at / float(stream.time_base)), stream=stream, backward=True)
+                for frame in container.decode(stream):
+                    if frame.time is not None and frame.time < at and skipped < _MOST_SKIPPED:
+                        skipped += 1
+                        continue
+                    picture = np.rot90(frame.to_ndarray(format=array_format), video.rotation // 90)
+                    if run and picture.shape != run[0].shape:
+                        break
+                    run.append(picture)
+                    if len(run) == length:
+                        break
+            except (av.error.FFmpegError, ValueError):  # unreadable here, or a layout with no such conversion
+                continue
+            yield run
+
+
 def _check_complete(info: VideoInfo, end: Fraction | None) -> None:
     """A stream that stops well before its declared end (``end``: the last frame's time plus its duration)
     was cut off (a partial download or copy). The video stream's own duration is exact to a frame or two

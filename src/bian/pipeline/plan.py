@@ -21,7 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .. import __version__
-from ..colour.monochrome import has_own_colour
+from ..colour.monochrome import has_own_colour, video_has_own_colour
 from ..errors import BianError, InputError, OptionError, OutputError
 from ..media import images as image_io
 from ..media import sequence
@@ -169,14 +169,12 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
         if not image_io.is_image(output):
             raise OptionError("an image input needs an image output", output,
                               "use .png, .jpg, .tif, .webp, .bmp, .jp2, .avif, .heic or .gif")
-        own_colour = bool(opts["colorize"] or opts["reference"] or opts["hints"]) and has_own_colour(frame.rgb())
+        own_colour = _wants_colour(opts) and has_own_colour(frame.rgb())
         source = Source("image", info.width, info.height, info.bits, info.grey, None, 1, own_colour=own_colour)
         notes = ["a two-level (1-bit) picture: --scratches leaves its thin lines alone (they are the picture, "
                  "and it has no grey to fill with); mark real damage with --mask"] \
             if opts["scratches"] and is_bilevel(frame.image) else []
-        if own_colour:
-            notes.append("the picture has colour of its own (not black-and-white or toned): it is not coloured "
-                         "again, which would replace that colour; make it grey first to colour it anew")
+        notes += [_OWN_COLOUR] if own_colour else []
         plan = Plan(input_path, output, "image", _stages(opts, source), source, info, notes=notes)
         plan.first_frame = frame  # decoded once while probing; the runner uses it
         return plan
@@ -193,7 +191,8 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
         opts = {**opts, "source_fps": None}
         if info.color_trc == 8:  # DPX "linear" (FFmpeg and scanners write it for gamma-coded pictures): on a
             info.color_trc = 2   # video, colour-managed players would brighten it; left unspecified
-    source = Source("video", info.width, info.height, info.bits, False, info.rate, info.frames, info)
+    own_colour = _wants_colour(opts) and video_has_own_colour(info)
+    source = Source("video", info.width, info.height, info.bits, False, info.rate, info.frames, info, own_colour)
     stages = _stages(opts, source)
     width, height = info.width, info.height
     time_base, rate = info.time_base, info.rate
@@ -221,9 +220,19 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     interlace_note = deinterlace.note(stages, info, opts)
     if interlace_note:
         notes.append(interlace_note)
+    if own_colour:
+        notes.append(_OWN_COLOUR)
     seg = max(1, int(round(float(info.rate or 25) * opts["segment_seconds"])))
     return Plan(input_path, output, "video", stages, source, info, encoder, seg, notes,
                 frames.first if to_frames and frames is not None else 0, frames)
+
+
+_OWN_COLOUR = ("the picture has colour of its own (not black-and-white or toned): it is not coloured again, which "
+               "would replace that colour; make it grey first to colour it anew")
+
+
+def _wants_colour(opts: dict) -> bool:
+    return bool(opts["colorize"] or opts["reference"] or opts["hints"])
 
 
 def _check_frames_output(image_input: Path | None, output: Path, opts: dict) -> None:

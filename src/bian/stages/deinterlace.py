@@ -15,6 +15,7 @@ import numpy as np
 
 from ..analysis.cuts import is_cut
 from ..errors import OptionError
+from ..media.video import sample_runs
 from ..pipeline.options import Option, choice
 from ..temporal.deinterlace import deinterlace, field_pattern, matching_field, weave
 from ..temporal.framecache import PerPair
@@ -40,8 +41,6 @@ relate in time."""
 SPANS = (0.0, 0.35, 0.7)
 """Where the runs start, as shares of the video's duration (a film transfer often opens on black leader
 or still titles, which say nothing)."""
-_MOST_SKIPPED = 300
-"""Frames decoded at most after a seek before a run is taken wherever it has got to (a long GOP)."""
 
 
 def build(opts: dict, source) -> list:
@@ -88,30 +87,11 @@ def look(video) -> dict:
 def _runs(video):
     """Runs of :data:`RUN` consecutive decoded frames (grey float32 in [0, 1], upright), one at each of
     :data:`SPANS`; a video too short for them to stand apart gives one run of as many frames from its
-    start. A run that cannot be read is skipped."""
-    import av
+    start."""
     frames = (video.duration or 0) * float(video.rate or 25)
     spans, length = (SPANS, RUN) if frames >= 4 * RUN * len(SPANS) else ((0.0,), RUN * len(SPANS))
-    with video.open() as container:
-        stream = container.streams.video[0]
-        for share in spans:
-            run, at, skipped = [], float(video.start) + share * (video.duration or 0), 0
-            try:
-                if share:  # lands on the keyframe before; frames up to the moment asked for are skipped
-                    container.seek(int(at / float(stream.time_base)), stream=stream, backward=True)
-                for frame in container.decode(stream):
-                    if frame.time is not None and frame.time < at and skipped < _MOST_SKIPPED:
-                        skipped += 1
-                        continue
-                    grey = np.rot90(frame.to_ndarray(format="gray"), video.rotation // 90).astype(np.float32) / 255
-                    if run and grey.shape != run[0].shape:  # the picture size changes: the run ends there
-                        break
-                    run.append(grey)
-                    if len(run) == length:
-                        break
-            except (av.error.FFmpegError, ValueError):  # unreadable here, or a layout with no grey conversion
-                continue
-            yield run
+    for run in sample_runs(video, spans, length):
+        yield [grey.astype(np.float32) / 255 for grey in run]
 
 
 def progressive(pattern: dict) -> bool:
