@@ -83,5 +83,7 @@ def test_the_same_grain_is_texture_on_a_large_face_and_noise_on_a_small_one():
     grainy_large = large + rng.normal(0, grain, large.shape[:2]).astype(np.float32)[..., None]
     out_small, out_large = enhance_face(grainy_small), enhance_face(grainy_large)
     # the small face: grain reduced; the large one: grain kept (a fine print's texture)
-    assert psnr(out_small, small) > psnr(grainy_small, small) + 2.0
+    assert psnr(out_small, small) > psnr(grainy_small, small) + 1.0
     assert detail(out_large) / detail(grainy_large) > 0.95
+    # on film (grain changes every frame) none is kept: the large face's grain is reduced too
+    assert psnr(enhance_face(grainy_large, grain_kept=0.0), large) > psnr(grainy_large, large) + 2.0

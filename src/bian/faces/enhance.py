@@ -3,8 +3,8 @@ as the face needs.
 
 A sharp, clean face must come out nearly as it went in: no plastic skin, no lifted contrast. So the
 face's noise is measured as noise, not texture (:func:`noise_sigma`), and judged at the face's own scale
-(fine grain on a large face is the print's texture, the same grain on a small face hides its features);
-only the noise above a small floor is removed, and a share of what was removed is put back. Its blur is
+(on a still, fine grain on a large face is the print's texture, the same grain on a small face hides its
+features; on film, grain changes every frame and is noise); only the noise above that floor is removed, and a share of what was removed is put back. Its blur is
 measured on its strongest edges (:func:`blur_sigma`) and sharpening grows with it, strongest on the eyes,
 brows and mouth (where detail carries identity and expression), weak on the cheeks (where it would only
 raise grain).
@@ -15,11 +15,12 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-GRAIN_KEPT = 3 / 255
-"""Noise σ left alone (the texture of a fine print); only the noise above it is removed."""
+GRAIN_KEPT = 4 / 255
+"""Grain σ left alone on a still (the texture of a fine print) on a face FACE_SCALE pixels wide; only the
+noise above it is removed."""
 FACE_SCALE = 128.0
-"""Noise is judged on the face as if it were this many pixels wide (jaw to jaw): a larger face is
-seen downscaled, where white grain averages down in proportion."""
+"""Jaw-to-jaw width at which GRAIN_KEPT holds. On a larger face the kept σ grows in proportion: seen at this
+scale (downscaled), white grain averages down by the same factor."""
 SHARP_BLUR = 1.2
 """Measured edge blur σ (px) of a sharp scan: no sharpening at or below it ..."""
 FULL_BLUR = 2.4
@@ -107,21 +108,22 @@ def unsharp(image: np.ndarray, radius: float, amount: np.ndarray | float) -> np.
 
 
 def enhance_face(crop: np.ndarray, landmarks: np.ndarray | None = None, sigma: float | None = None,
-                 keep_texture: float = 0.3, sharpen: float = 0.8) -> np.ndarray:
+                 keep_texture: float = 0.3, sharpen: float = 0.8, grain_kept: float = GRAIN_KEPT) -> np.ndarray:
     """Enhance a face crop as far as its measured damage asks. crop: H×W×3 float32 RGB in [0, 1];
     landmarks: (68, 2) in crop pixels or None.
 
     sigma: noise σ of the crop (estimated when None; lower for a face fused from several frames);
     keep_texture: share of the removed noise put back; sharpen: unsharp amount on the features of a
-    blurred face (the skin gets 0.25 of it; a sharp face gets none).
+    blurred face (the skin gets 0.25 of it; a sharp face gets none); grain_kept: grain σ left alone at
+    FACE_SCALE (0 for film, where grain changes every frame and is noise, not the picture's texture).
     Returns float32 H×W×3 in [0, 1].
     """
     crop = crop.astype(np.float32)
     h, w = crop.shape[:2]
     size = float(np.ptp(landmarks[:, 0])) if landmarks is not None and len(landmarks) else float(min(h, w)) * 0.6
     sigma = noise_sigma(crop) if sigma is None else sigma
-    seen = sigma * min(1.0, FACE_SCALE / max(size, 1.0))
-    clean = denoise(crop, float(np.sqrt(max(seen ** 2 - GRAIN_KEPT ** 2, 0.0))))
+    kept = grain_kept * max(1.0, size / FACE_SCALE)
+    clean = denoise(crop, float(np.sqrt(max(sigma ** 2 - kept ** 2, 0.0))))
     # Sharpen the grain-free picture, then put back part of the grain unsharpened: detail gains, grain does not.
     blur = blur_sigma(clean)
     amount = sharpen * float(np.clip((blur - SHARP_BLUR) / (FULL_BLUR - SHARP_BLUR), 0, 1))

@@ -6,13 +6,13 @@ enhancement → optionally the neural restorer on the FFHQ-aligned crop, mixed w
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import identity
 from .align import align_matrix, warp
-from .enhance import enhance_face, face_region, noise_sigma
+from .enhance import GRAIN_KEPT, enhance_face, face_region, noise_sigma
 from .face import Face
 from .fusion import align_neighbour, fuse
 from .paste import face_outline, match_colour, outline_from_points5, paste, soft_mask
@@ -25,6 +25,8 @@ class Settings:
     keep_texture: float = 0.3
     sharpen: float = 0.8
     """Unsharp amount on the features of a blurred face; a sharp face is not sharpened (:func:`enhance_face`)."""
+    grain_kept: float = GRAIN_KEPT
+    """Grain σ left alone on a still (at the 128-px face scale); film keeps none: its grain changes every frame."""
     guard: float | None = identity.DEFAULT_THRESHOLD
     """Identity-guard threshold (dlib descriptor distance); None switches the guard off."""
     min_size: float = 24.0
@@ -66,7 +68,7 @@ def restore_face(frames: list[np.ndarray], center: int, face: Face, neighbours: 
         sigma = sigma / np.sqrt(max(float(np.median(support)), 1.0))
     lm_crop = None if face.landmarks is None else face.landmarks[:, :2] - (x0, y0)
     restored = enhance_face(crop, lm_crop if lm_crop is not None and len(lm_crop) == 68 else None, sigma,
-                            settings.keep_texture, settings.sharpen)
+                            settings.keep_texture, settings.sharpen, settings.grain_kept)
     if neural is not None:
         restored = _neural(image, restored, (x0, y0, x1, y1), face, neural, settings.fidelity)
         report["model"] = "neural"
@@ -105,9 +107,12 @@ def restore_faces(frames: list[np.ndarray], center: int, faces: list[Face],
 
     faces: the faces of the current frame (landmarks in picture pixels; smoothed when from a track);
     tracks: the linked faces of every frame in ``frames`` (:func:`bian.faces.track.link`), used to fuse
-    the same face from neighbouring frames; None for a photo. Returns (picture, one report per face).
+    the same face from neighbouring frames; None for a photo. With more than one frame (film) no grain is
+    kept as texture. Returns (picture, one report per face).
     """
     settings = settings or Settings()
+    if len(frames) > 1:
+        settings = replace(settings, grain_kept=0.0)
     picture = np.asarray(frames[center], np.float32)
     frames = list(frames)
     frames[center] = picture
