@@ -296,8 +296,8 @@ def _restore(context: np.ndarray, face, enhance=None) -> np.ndarray:
     ``enhance`` = a module providing enhance_face and noise_sigma, None for today's."""
     saved = restore_module.enhance_face, restore_module.noise_sigma
     if enhance is not None:
-        def before(crop, landmarks, sigma, keep_texture, sharpen):
-            # the stage then also asked for local contrast, at its Settings default of 0.15
+        def before(crop, landmarks, sigma, keep_texture, sharpen, grain_kept):
+            # that code kept no grain as such, and the stage also asked for local contrast (its default 0.15)
             return enhance.enhance_face(crop, landmarks, sigma, keep_texture, sharpen, 0.15)
         restore_module.enhance_face, restore_module.noise_sigma = before, enhance.noise_sigma
     try:
