@@ -87,3 +87,23 @@ def test_the_same_grain_is_texture_on_a_large_face_and_noise_on_a_small_one():
     assert detail(out_large) / detail(grainy_large) > 0.95
     # on film (grain changes every frame) none is kept: the large face's grain is reduced too
     assert psnr(enhance_face(grainy_large, grain_kept=0.0), large) > psnr(grainy_large, large) + 2.0
+
+
+def test_restore_faces_keeps_a_stills_fine_grain_and_removes_films():
+    """The same faint grain is left on a photo (the print's texture) and reduced on film (it changes every frame)."""
+    from bian.faces.face import Face
+    from bian.faces.restore import restore_faces
+    size, c = 160, 80.0
+    image = face_like(size)
+    eyes_y, mouth_y = c - 0.08 * size, c + 0.22 * size
+    points5 = np.array([[c - 0.14 * size, eyes_y], [c + 0.14 * size, eyes_y], [c, c + 0.05 * size],
+                        [c - 0.11 * size, mouth_y], [c + 0.11 * size, mouth_y]], np.float32)
+    face = Face(box=np.array([c - 0.34 * size, c - 0.45 * size, c + 0.34 * size, c + 0.45 * size], np.float32),
+                score=1.0, points5=points5)
+    grain = np.random.default_rng(5).normal(0, 0.015, image.shape[:2]).astype(np.float32)[..., None]
+    grainy = np.clip(image + grain, 0, 1)
+    still, _ = restore_faces([grainy], 0, [face])
+    film, _ = restore_faces([grainy, grainy], 0, [face])
+    inside = (slice(40, 120), slice(50, 110))
+    assert psnr(still[inside], grainy[inside]) > 50  # kept as it is
+    assert psnr(film[inside], image[inside]) > psnr(grainy[inside], image[inside]) + 0.5  # grain reduced
