@@ -4,10 +4,10 @@ as the face needs.
 A sharp, clean face must come out nearly as it went in: no plastic skin, no lifted contrast. So the
 face's noise is measured as noise, not texture (:func:`noise_sigma`), and judged at the face's own scale
 (on a still, fine grain on a large face is the print's texture, the same grain on a small face hides its
-features; on film, grain changes every frame and is noise); only the noise above that floor is removed, and a share of what was removed is put back. Its blur is
-measured on its strongest edges (:func:`blur_sigma`) and sharpening grows with it, strongest on the eyes,
-brows and mouth (where detail carries identity and expression), weak on the cheeks (where it would only
-raise grain).
+features; on film, grain changes every frame and is noise); only the noise above that floor is removed,
+and a share of what was removed is put back. Its blur is measured on its strongest edges
+(:func:`blur_sigma`) and sharpening grows with it, strongest on the eyes, brows and mouth (where detail
+carries identity and expression), weak on the cheeks (where it would only raise grain).
 """
 from __future__ import annotations
 

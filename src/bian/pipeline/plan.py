@@ -6,7 +6,8 @@ user did not ask for it); the CLI and the API are generated from those lists.
 Stage modules must import heavy libraries (torch, networks, model loaders) inside ``build`` or the
 stage, never at module level: every CLI start imports every stage module to list its options.
 
-Order: deinterlace → repair → denoise → deflicker → stabilise → faces → colour → upscale → resize → frame rate.
+Order: deinterlace → repair → denoise → deflicker → stabilise → faces → colour → upscale → resize →
+frame rate.
 ``--width/--height/--scale`` belong to the resize stage; a stage that changes the size (upscale)
 runs before it, so an exact size is always a final Lanczos step.
 """
