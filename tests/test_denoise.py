@@ -1,4 +1,7 @@
 """Denoise: grain model, variance stabilisation, motion-compensated non-local means, grain re-adding."""
+import hashlib
+
+import cv2
 import numpy as np
 import pytest
 from film_factory import grain, psnr, run, scene, shifted
@@ -51,6 +54,49 @@ def test_temporal_denoise_beats_spatial_and_removes_most_grain():
     assert psnr(spatial, clean[2]) > before + 4
     assert psnr(temporal, clean[2]) > psnr(spatial, clean[2]) + 1
     assert temporal.dtype == np.float32 and temporal.shape == clean[2].shape
+
+
+def _fine_detail(rgb):
+    y = rgb.mean(axis=2)
+    return float(np.std(y - cv2.GaussianBlur(y, (0, 0), 1.0)))
+
+
+def _fine_texture(amplitude, seed=0):
+    """Grey picture: mid-grey plus a fine random texture (gravel, fabric) of σ ``amplitude``."""
+    field = cv2.GaussianBlur(np.random.default_rng(seed).standard_normal((96, 128)).astype(np.float32), (0, 0), 1.0)
+    return np.repeat((0.5 + amplitude * field / field.std())[..., None], 3, axis=2)
+
+
+def test_still_keeps_fine_texture_under_grain():
+    # The earlier still filter (h 1.1σ, nothing put back) flattened this texture: detail 0.19 of the clean
+    # picture's and a PSNR below the grainy input's.
+    clean = _fine_texture(0.04)
+    noisy = grain(clean[None], 0.03, seed=1)[0]
+    out = denoise([noisy], 0)
+    assert _fine_detail(out) > 0.5 * _fine_detail(clean)
+    assert _fine_detail(out) < 0.8 * _fine_detail(noisy)
+    assert psnr(out, clean) > psnr(noisy, clean) + 1.5
+
+
+def test_still_with_grain_under_the_kept_floor_is_left_at_strength_1():
+    ramp = np.repeat(np.tile(np.linspace(0.2, 0.8, 128, dtype=np.float32), (96, 1))[..., None], 3, axis=2)
+    picture = grain(ramp[None], 0.01, seed=2)[0]
+    assert np.abs(denoise([picture], 0) - picture).max() < 1e-5
+    # A strong denoise reaches it.
+    assert _fine_detail(denoise([picture], 0, strength=4.0)) < 0.7 * _fine_detail(picture)
+
+
+def test_film_output_is_unchanged():
+    """The multi-frame path is pinned bit for bit: hashes of the output of the code before the still
+    filter changed (OpenCV 5.0, x86-64; another OpenCV build may need them re-taken)."""
+    size, margin = (48, 64), 8
+    picture = scene(*size, seed=2, margin=margin)
+    clean = np.stack([shifted(picture, 1.3 * i, -0.7 * i, size, margin) for i in range(3)])
+    noisy = grain(clean, 0.05, seed=3)
+    colour = np.clip(noisy + np.random.default_rng(4).normal(0, 0.02, noisy.shape).astype(np.float32), 0, 1)
+    hashes = [hashlib.sha256(np.ascontiguousarray(denoise(list(clip), 1)).tobytes()).hexdigest()[:16]
+              for clip in (noisy, colour)]
+    assert hashes == ["fa3af1f44dd9c8a2", "409e66c427ede473"]
 
 
 def test_strength_controls_smoothing():

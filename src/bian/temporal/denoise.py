@@ -6,6 +6,9 @@ non-local means then averages patches across the aligned stack (OpenCV's
 matching patches (a temporal average); where it is wrong (occlusions, fast motion) their patches do
 not match and the filter falls back on the current frame's own similar patches (a spatial denoise).
 
+A still picture has no neighbours: there the filter keeps faint grain as the print's texture and
+puts back a share of what it removed (non-local means on one picture takes fine texture with grain).
+
 Grain is signal-dependent, so luma is first passed through the variance-stabilising transform of
 :mod:`bian.temporal.noise`; one threshold then fits shadows and highlights. Colour is split into luma
 and two opponent chroma planes: luma gets the non-local filter, chroma (mostly noise in film) a
@@ -26,8 +29,15 @@ SEARCH = 5
 """Side of the area searched for similar patches in each aligned frame; small, as alignment did the rest."""
 H_TEMPORAL = 1.0
 """Filter threshold in grain standard deviations at strength 1 when neighbours are aligned."""
-H_SPATIAL = 1.1
-"""The same for a single picture, which has no neighbours to average."""
+H_SPATIAL = 0.9
+"""The same for a single picture, which has no neighbours to average (lower: on one picture the filter
+also averages fine texture whose patches differ from each other by little more than the grain)."""
+STILL_GRAIN_KEPT = 4 / 255
+"""Grain σ a still picture keeps at strength 1 as the texture of its print (as faces do,
+bian.faces.enhance): the filter removes only the grain above it, and a picture with no more than this is
+left as it is. Divided by the strength, so a strong denoise reaches fainter grain."""
+STILL_TEXTURE_BACK = 0.2
+"""Share of what the filter removed from a still that is put back: the texture it took with the grain."""
 
 
 _TO_OPPONENT = np.float32([[1 / 3, 1 / 3, 1 / 3], [0.5, 0.0, -0.5], [0.25, -0.5, 0.25]])
@@ -110,9 +120,16 @@ def denoise_planes(planes: list[Planes], center: int, strength: float = 1.0,
     as_u8 = [_to_u8((g - low) * levels) for g in stable]
 
     if len(planes) == 1:
-        h = strength * H_SPATIAL * levels
-        out = cv2.fastNlMeansDenoising(as_u8[0], None, h=h, templateWindowSize=7, searchWindowSize=21)
-        y_clean = noise.unstabilise(out.astype(np.float32) / levels + low)
+        # Grain up to `kept` is the print's texture: the threshold falls as √(σ² − kept²) at the
+        # picture's typical brightness, and a share of what the filter removed goes back.
+        typical = float(noise.sigma(float(np.median(ys[0]))))
+        kept = STILL_GRAIN_KEPT / strength
+        h = strength * H_SPATIAL * levels * np.sqrt(max(1.0 - (kept / typical) ** 2, 0.0))
+        y_clean = ys[0]
+        if h > 0:
+            out = cv2.fastNlMeansDenoising(as_u8[0], None, h=h, templateWindowSize=7, searchWindowSize=21)
+            y_filtered = noise.unstabilise(out.astype(np.float32) / levels + low)
+            y_clean = y_filtered + np.float32(STILL_TEXTURE_BACK) * (ys[0] - y_filtered)
         if grey:
             return _grey_rgb(y_clean)
         return _with_chroma(y_clean, [chromas[0]], [np.ones_like(ys[0])], planes[0].chroma_grain)
