@@ -38,7 +38,7 @@ from bian.media.images import read_image  # noqa: E402
 from bian.temporal import denoise as still_module  # noqa: E402
 
 BEFORE = {"H_SPATIAL": 1.1, "STILL_GRAIN_KEPT": 0.0, "STILL_TEXTURE_BACK": 0.0}
-NLMEANS = (2, 3, 4, 6, 8, 10, 12)
+NLMEANS = (2, 3, 4, 6, 8, 12, 16, 20)
 
 
 @contextmanager
