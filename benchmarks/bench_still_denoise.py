@@ -127,7 +127,8 @@ def main() -> None:
         mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
         best = max(NLMEANS, key=lambda s: mean[s])
         print(f"| {half} | {level} | {mean['input']:.2f} | {mean['before']:.2f} | {mean['after']:.2f} "
-              f"| {mean['after'] - mean['before']:+.2f} | {mean[best]:.2f} (s={best}) | {mean['after'] - mean[best]:+.2f} |")
+              f"| {mean['after'] - mean['before']:+.2f} | {mean[best]:.2f} (s={best}) "
+              f"| {mean['after'] - mean[best]:+.2f} |")
     count = len(files)
     print(f"\nWall seconds per full-size photo, bian after: {seconds['bian'] / count:.2f}; "
           f"nlmeans per half-size photo and s: {seconds['nlmeans'] / (2 * count * len(NLMEANS)):.2f}")
