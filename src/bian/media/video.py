@@ -401,7 +401,8 @@ def sample_runs(video: VideoInfo, starts: tuple[float, ...], length: int, array_
                     if frame.time is not None and frame.time < at and skipped < _MOST_SKIPPED:
                         skipped += 1
                         continue
-                    picture = np.rot90(frame.to_ndarray(format=array_format), video.rotation // 90)
+                    picture = np.rot90(frame.to_ndarray(format=array_format, interpolation=conversion(array_format)),
+                                       video.rotation // 90)
                     if run and picture.shape != run[0].shape:
                         break
                     run.append(picture)

@@ -170,7 +170,7 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
         if not image_io.is_image(output):
             raise OptionError("an image input needs an image output", output,
                               "use .png, .jpg, .tif, .webp, .bmp, .jp2, .avif, .heic or .gif")
-        own_colour = _wants_colour(opts) and has_own_colour(frame.rgb())
+        own_colour = colourise.wanted(opts) and has_own_colour(frame.rgb())
         source = Source("image", info.width, info.height, info.bits, info.grey, None, 1, own_colour=own_colour)
         notes = ["a two-level (1-bit) picture: --scratches leaves its thin lines alone (they are the picture, "
                  "and it has no grey to fill with); mark real damage with --mask"] \
@@ -192,7 +192,7 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
         opts = {**opts, "source_fps": None}
         if info.color_trc == 8:  # DPX "linear" (FFmpeg and scanners write it for gamma-coded pictures): on a
             info.color_trc = 2   # video, colour-managed players would brighten it; left unspecified
-    own_colour = _wants_colour(opts) and video_has_own_colour(info)
+    own_colour = colourise.wanted(opts) and video_has_own_colour(info)
     source = Source("video", info.width, info.height, info.bits, False, info.rate, info.frames, info, own_colour)
     stages = _stages(opts, source)
     width, height = info.width, info.height
@@ -230,10 +230,6 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
 
 _OWN_COLOUR = ("the picture has colour of its own (not black-and-white or toned): it is not coloured again, which "
                "would replace that colour; make it grey first to colour it anew")
-
-
-def _wants_colour(opts: dict) -> bool:
-    return bool(opts["colorize"] or opts["reference"] or opts["hints"])
 
 
 def _check_frames_output(image_input: Path | None, output: Path, opts: dict) -> None:

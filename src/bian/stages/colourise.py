@@ -111,9 +111,14 @@ OPTIONS = [
 ]
 
 
+def wanted(opts: dict) -> bool:
+    """Whether the options ask for colour (``--colorize``, or references or hints, which imply it)."""
+    return bool(opts.get("colorize") or opts.get("reference") or opts.get("hints"))
+
+
 def build(opts: dict, source) -> list:
     refs, hints = opts.get("reference") or [], opts.get("hints")
-    if not (opts.get("colorize") or refs or hints) or source.own_colour:
+    if not wanted(opts) or source.own_colour:
         return []
     return [Colourise(references=refs, hints=hints, model=opts.get("colour_model", "auto"),
                       saturation=opts.get("saturation", 1.0), render_size=opts.get("render_size", 512),

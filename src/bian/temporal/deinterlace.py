@@ -129,7 +129,6 @@ def _pad(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((_PAD, _PAD),) + ((0, 0),) * (frame.ndim - 1), mode="reflect")
 
 
-
 def field_pattern(frames: list[np.ndarray]) -> dict:
     """How the fields of consecutive woven frames relate in time, from their pictures alone.
 
