@@ -142,13 +142,20 @@ def field_pattern(frames: list[np.ndarray]) -> dict:
 
     Returns how many frames said each: ``{"tff", "bff", "progressive", "combed"}``, and ``"telecine"``:
     True when the combed frames come two in every five (3:2 pull-down: 24 film frames over 60 fields).
+    Also the same comparisons judged on vertical edges only (:func:`_edge_vote`), which fine horizontal
+    detail cannot fool: ``{"edge_tff", "edge_bff", "edge_progressive"}``, and ``"frames"``: how many frames
+    were judged (all but the first and last).
     """
-    votes = {"tff": 0, "bff": 0, "progressive": 0, "combed": 0}
+    votes = {"tff": 0, "bff": 0, "progressive": 0, "combed": 0, "edge_tff": 0, "edge_bff": 0,
+             "edge_progressive": 0, "frames": max(0, len(frames) - 2)}
     combed: list[bool | None] = []
     tops = [(f[0::2][:-1] + f[0::2][1:]) * np.float32(0.5) for f in frames]
     bottoms = [f[1::2][: len(t)] for f, t in zip(frames, tops)]
     for k in range(1, len(frames) - 1):
         diffs = np.stack([np.abs(bottoms[k] - tops[j]) for j in (k, k - 1, k + 1)])
+        edge = _edge_vote(diffs, tops[k - 1:k + 2])
+        if edge:
+            votes[f"edge_{edge}"] += 1
         # judged where the three disagree (moving parts): still detail and grain weigh on all three alike
         moving = diffs.max(axis=0) - diffs.min(axis=0) > _MOTION
         if moving.mean() < 0.002:
@@ -168,6 +175,40 @@ def field_pattern(frames: list[np.ndarray]) -> dict:
             votes["tff" if before > after else "bff"] += 1
     votes["telecine"] = _pull_down(combed)
     return votes
+
+
+_EDGE = np.float32(16 / 255)
+"""Least change across a field's columns that counts as a vertical edge."""
+
+
+def _edge_vote(diffs: np.ndarray, tops: list[np.ndarray]) -> str | None:
+    """What a frame's vertical edges say about its fields: "tff", "bff", "progressive" or None.
+
+    ``diffs``: the bottom field's differences to the (half-line shifted) top fields of the same, previous and
+    next frame; ``tops``: those top fields (previous, same, next). On a vertical edge (the picture changes
+    along a line, not across lines) one field predicts the other's lines exactly when both show one moment:
+    fine horizontal detail (stripes, text, grain lines), which a field cannot predict, is left out, and so is
+    vertical motion, which a spatial offset between the fields (line-doubled or upscaled pictures) mimics.
+    Moving sideways, such an edge differs between the fields of a woven frame as much as between one field
+    and the nearer field of a neighbour (half a frame period each), and much less than from the farther one
+    (one and a half); in a progressive frame the own fields agree. The neighbours' top fields must differ
+    from this one's on both sides (a held frame matches its copy for want of motion, not by its moment)."""
+    top = tops[1]
+    across = np.abs(top[:, 2:] - top[:, :-2])
+    down = np.abs(top[1:, 1:-1] - top[:-1, 1:-1])
+    edge = np.zeros(top.shape, bool)  # sharp across, flat to the lines above and below
+    edge[1:-1, 1:-1] = (across[1:-1] > _EDGE) & (across[1:-1] > 2 * np.maximum(down[:-1], down[1:]))
+    moving = edge & (diffs.max(axis=0) - diffs.min(axis=0) > _MOTION)
+    if moving.mean() < 0.004:
+        return None  # too little sideways motion to judge
+    same, before, after = (float(d[moving].mean()) for d in diffs)
+    close, far = min(before, after), max(before, after)
+    if same < 0.35 * close:
+        return "progressive"
+    neighbours = min(float(np.abs(top - t)[moving].mean()) for t in (tops[0], tops[2]))
+    if far > 1.6 * close and same > 0.6 * close and neighbours > 0.4 * far:
+        return "tff" if before > after else "bff"
+    return None
 
 
 def _pull_down(combed: list[bool | None]) -> bool:
