@@ -15,7 +15,7 @@ from bian.frame import Frame
 from bian.media.video import VideoReader, probe_video
 from bian.pipeline.plan import build_plan, normalise_options
 from bian.pipeline.runner import apply_stage
-from bian.stages.deinterlace import Deinterlace, progressive, pulled_down
+from bian.stages.deinterlace import Deinterlace, combing_seen, progressive, pulled_down
 from bian.temporal.deinterlace import combing, deinterlace, field_pattern, matching_field, weave
 from media_factory import ffmpeg, need_ffmpeg
 
@@ -266,3 +266,115 @@ def test_cli_deinterlaces_a_flagged_capture(tmp_path, top_first):
     assert comb[1] < comb[2] + 0.1 * (comb[0] - comb[2])  # the combing is gone
     error = [float(np.abs(x - answer)[moving].mean()) for x in (woven, restored)]
     assert error[1] < 0.3 * error[0]
+
+
+def scene(kind: str, count: int) -> np.ndarray:
+    """``count`` grey pictures (float32 H×W in [0, 1]) at field rate of progressive material that fools a
+    plain comparison of fields: "stripes" (one-line stripes tilting by a quarter line, a shirt with
+    one-line stripes and bars of shades moving sideways), "grain" (a texture panning under fresh grain each moment), "text" (credits rolling up
+    under a ticker running left), "doubled" (a half-height picture panning down, each line shown twice, as
+    a line-doubled or upscaled transfer)."""
+    rng = np.random.default_rng(11)
+    tall = count + H + 8
+    if kind == "stripes":
+        rows = np.float32(0.3) + np.float32(0.5) * (np.arange(tall) % 3 == 0)[:, None] * np.ones((1, W), np.float32)
+        shades = rng.choice(np.float32([0.3, 0.6, 0.9]), size=(W + 2 * count) // 8 + 1)
+        lines = np.float32(0.5) + np.float32(0.5) * (np.arange(H // 2) % 2)[:, None]  # a shirt's one-line stripes
+        out = []
+        for t in range(count):
+            picture = cv2.warpAffine(rows, np.float32([[1, 0, 0], [0, 1, 0.25 * t]]), (W, H))
+            picture[H // 4:H // 4 + H // 2, W // 2:] = lines * shades[(np.arange(W // 2) + 2 * (count - t)) // 8]
+            out.append(picture)
+        return np.stack(out)
+    if kind == "grain":
+        texture = cv2.GaussianBlur(rng.random((H, W + 2 * count)).astype(np.float32), (0, 0), 1.5) * 3 - 1
+        return np.stack([np.clip(texture[:, 2 * t:2 * t + W] + rng.normal(0, 0.05, (H, W)), 0, 1)
+                         for t in range(count)]).astype(np.float32)
+    if kind == "text":
+        roll, ticker = np.zeros((tall, W), np.uint8), np.zeros((30, W + 2 * count), np.uint8)
+        for line in range(tall // 16):
+            cv2.putText(roll, f"Camera {line * 37 % 91} LIGHT", (4, 14 + 16 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                        255, 1, cv2.LINE_AA)
+        for x in range(0, ticker.shape[1] - 90, 90):
+            cv2.putText(ticker, f"NEWS {x}", (x, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2, cv2.LINE_AA)
+        out = []
+        for t in range(count):
+            picture = roll[t:t + H].copy()
+            picture[-30:] = ticker[:, 2 * t:2 * t + W]
+            out.append(picture)
+        return np.stack(out).astype(np.float32) / 255
+    assert kind == "doubled"
+    half = cv2.GaussianBlur(rng.random((tall, W)).astype(np.float32), (0, 0), 1.0) * 3 - 1
+    return np.clip(np.stack([np.repeat(half[t // 2:t // 2 + H // 2], 2, axis=0) for t in range(count)]), 0, 1)
+
+
+def woven(moments: np.ndarray, top_first: bool = True) -> list[np.ndarray]:
+    return [weave(a, b, top_first) for a, b in zip(moments[0::2], moments[1::2])]
+
+
+@pytest.mark.parametrize("kind", ["stripes", "grain", "text", "doubled"])
+def test_combing_not_seen_in_progressive_detail(kind):
+    """Fine horizontal detail, grain, moving text and line-doubled pictures are progressive: their vertical
+    edges show no combing, however their fields compare (the plain field votes of held or doubled lines
+    lean one way or both). Woven from the same moments, the panning grain is seen interlaced, in its order
+    (the detector is not blind to it; woven stripes and thin moving letters are missed: the fields differ
+    there whatever the motion, so they say nothing and the clip is left as it is)."""
+    moments = scene(kind, 96)
+    assert combing_seen(field_pattern(list(moments[0::2]))) is None
+    held = np.repeat(moments[0::4], 2, axis=0)  # each picture shown twice (film on twos, 25 from 12.5)
+    assert combing_seen(field_pattern(list(held))) is None
+    if kind == "grain":
+        for top_first in (True, False):
+            assert combing_seen(field_pattern(woven(moments, top_first))) == ("tff" if top_first else "bff")
+
+
+def test_still_footage_is_left_progressive():
+    """No motion, no evidence: a still picture with one-line stripes under fresh grain each frame."""
+    rng = np.random.default_rng(3)
+    still = field_moments(1)[0].mean(axis=2)
+    frames = [np.clip(still + rng.normal(0, 0.04, still.shape), 0, 1).astype(np.float32) for _ in range(48)]
+    pattern = field_pattern(frames)
+    assert combing_seen(pattern) is None and pattern["edge_tff"] + pattern["edge_bff"] == 0
+
+
+def unflagged(path, frames: list[np.ndarray]):
+    """Frames (float32 H×W×3) coded as progressive H.264 (no interlace flag), or as numbered PNG frames when
+    ``path`` is a pattern."""
+    raw = (np.stack(frames) * 255 + 0.5).astype(np.uint8)
+    if "%" in path.name:
+        for k, f in enumerate(raw):
+            cv2.imwrite(str(path).replace("%04d", f"{k:04d}"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+        return path
+    subprocess.run([need_ffmpeg(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-r", "25",
+                    "-i", "-", "-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p", str(path)], input=raw.tobytes(),
+                   check=True)
+    return path
+
+
+@pytest.mark.parametrize("top_first", [True, False])
+def test_unflagged_capture_is_seen_and_deinterlaced(tmp_path, top_first):
+    """A capture that lost its interlace flag (re-encoded progressive; numbered frames): the plan sees the
+    combing, deinterlaces in the order the pictures show, says why; the restored frames lose the combing.
+    The same moments as progressive frames are left alone."""
+    moments = field_moments(96)
+    order = "tff" if top_first else "bff"
+    src = unflagged(tmp_path / ("capture.mp4" if top_first else "capture_%04d.png"), woven(moments, top_first))
+    plan = build_plan(src, tmp_path / "o.mkv", {})
+    assert not plan.info.interlaced and [s.name for s in plan.stages] == ["deinterlace"]
+    assert plan.stages[0].top_first == top_first and plan.stages[0].describe()["field_order"] == order
+    seen = plan.stages[0].seen
+    assert seen[1] == 46 and 10 <= seen[0] <= 46
+    assert any(n.startswith(f"interlaced (combing seen in {seen[0]} of 46 frames, not flagged): deinterlaced, "
+                            f"{'top' if top_first else 'bottom'} field first as the pictures show") for n in plan.notes)
+    frames = list(VideoReader(plan.info).frames())
+    restored = [f.rgb()[:, STILL:] for f in apply_stage(plan.stages[0], frames)]
+    answer = moments[0::2][:, :, STILL:]
+    error = [np.mean([np.abs(x - a).mean() for x, a in zip(out, answer)]) for out in
+             ([f.rgb()[:, STILL:] for f in frames], restored)]
+    assert error[1] < 0.3 * error[0], error
+    progressive_src = unflagged(tmp_path / "progressive.mp4", list(moments[0::2]))
+    plan = build_plan(progressive_src, tmp_path / "p.mkv", {})
+    assert plan.stages == [] and not any("interlac" in n for n in plan.notes)
+    with pytest.raises(OptionError):  # nothing to deinterlace: --field-order still needs --deinterlace on
+        build_plan(progressive_src, tmp_path / "p.mkv", {"field_order": "bff"})
+    assert build_plan(src, tmp_path / "o.mkv", {"deinterlace": "off"}).stages == []

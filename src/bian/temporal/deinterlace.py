@@ -153,7 +153,7 @@ def field_pattern(frames: list[np.ndarray]) -> dict:
     bottoms = [f[1::2][: len(t)] for f, t in zip(frames, tops)]
     for k in range(1, len(frames) - 1):
         diffs = np.stack([np.abs(bottoms[k] - tops[j]) for j in (k, k - 1, k + 1)])
-        edge = _edge_vote(diffs, tops[k - 1:k + 2])
+        edge = _edge_vote(diffs, bottoms[k], tops[k - 1:k + 2])
         if edge:
             votes[f"edge_{edge}"] += 1
         # judged where the three disagree (moving parts): still detail and grain weigh on all three alike
@@ -181,11 +181,11 @@ _EDGE = np.float32(16 / 255)
 """Least change across a field's columns that counts as a vertical edge."""
 
 
-def _edge_vote(diffs: np.ndarray, tops: list[np.ndarray]) -> str | None:
+def _edge_vote(diffs: np.ndarray, bottom: np.ndarray, tops: list[np.ndarray]) -> str | None:
     """What a frame's vertical edges say about its fields: "tff", "bff", "progressive" or None.
 
     ``diffs``: the bottom field's differences to the (half-line shifted) top fields of the same, previous and
-    next frame; ``tops``: those top fields (previous, same, next). On a vertical edge (the picture changes
+    next frame; ``bottom``: that bottom field; ``tops``: those top fields (previous, same, next). On a vertical edge (the picture changes
     along a line, not across lines) one field predicts the other's lines exactly when both show one moment:
     fine horizontal detail (stripes, text, grain lines), which a field cannot predict, is left out, and so is
     vertical motion, which a spatial offset between the fields (line-doubled or upscaled pictures) mimics.
@@ -194,11 +194,17 @@ def _edge_vote(diffs: np.ndarray, tops: list[np.ndarray]) -> str | None:
     (one and a half); in a progressive frame the own fields agree. The neighbours' top fields must differ
     from this one's on both sides (a held frame matches its copy for want of motion, not by its moment)."""
     top = tops[1]
-    across = np.abs(top[:, 2:] - top[:, :-2])
-    down = np.abs(top[1:, 1:-1] - top[:-1, 1:-1])
-    edge = np.zeros(top.shape, bool)  # sharp across, flat to the lines above and below
-    edge[1:-1, 1:-1] = (across[1:-1] > _EDGE) & (across[1:-1] > 2 * np.maximum(down[:-1], down[1:]))
-    moving = edge & (diffs.max(axis=0) - diffs.min(axis=0) > _MOTION)
+    across = np.zeros(top.shape, np.float32)
+    across[:, 1:-1] = np.abs(top[:, 2:] - top[:, :-2])
+    # how much a line differs from its field's lines above and below, in any of the fields compared: what a
+    # shift by up to a line (vertical motion, or a spatial offset between the fields) can change
+    down = np.zeros(top.shape, np.float32)
+    for t in (*tops, bottom):
+        step = np.abs(np.diff(t, axis=0))
+        down[1:-1] = np.maximum(down[1:-1], np.maximum(step[:-1], step[1:]))
+    down[[0, -1]] = np.inf
+    edge = (across > _EDGE) & (across > 2 * down)  # sharp across, flat to the lines above and below
+    moving = edge & (diffs.max(axis=0) - diffs.min(axis=0) > _MOTION + 2 * down)
     if moving.mean() < 0.004:
         return None  # too little sideways motion to judge
     same, before, after = (float(d[moving].mean()) for d in diffs)
