@@ -271,8 +271,8 @@ def test_cli_deinterlaces_a_flagged_capture(tmp_path, top_first):
 def scene(kind: str, count: int) -> np.ndarray:
     """``count`` grey pictures (float32 H×W in [0, 1]) at field rate of progressive material that fools a
     plain comparison of fields: "stripes" (one-line stripes tilting by a quarter line, a shirt with
-    one-line stripes and bars of shades moving sideways), "grain" (a texture panning under fresh grain each moment), "text" (credits rolling up
-    under a ticker running left), "doubled" (a half-height picture panning down, each line shown twice, as
+    one-line stripes and bars of shades moving sideways), "grain" (a texture panning under fresh grain
+    each moment), "text" (credits rolling up above a ticker running left), "doubled" (a half-height picture panning down, each line shown twice, as
     a line-doubled or upscaled transfer)."""
     rng = np.random.default_rng(11)
     tall = count + H + 8

@@ -184,15 +184,17 @@ _EDGE = np.float32(16 / 255)
 def _edge_vote(diffs: np.ndarray, bottom: np.ndarray, tops: list[np.ndarray]) -> str | None:
     """What a frame's vertical edges say about its fields: "tff", "bff", "progressive" or None.
 
-    ``diffs``: the bottom field's differences to the (half-line shifted) top fields of the same, previous and
-    next frame; ``bottom``: that bottom field; ``tops``: those top fields (previous, same, next). On a vertical edge (the picture changes
-    along a line, not across lines) one field predicts the other's lines exactly when both show one moment:
-    fine horizontal detail (stripes, text, grain lines), which a field cannot predict, is left out, and so is
-    vertical motion, which a spatial offset between the fields (line-doubled or upscaled pictures) mimics.
-    Moving sideways, such an edge differs between the fields of a woven frame as much as between one field
-    and the nearer field of a neighbour (half a frame period each), and much less than from the farther one
-    (one and a half); in a progressive frame the own fields agree. The neighbours' top fields must differ
-    from this one's on both sides (a held frame matches its copy for want of motion, not by its moment)."""
+    ``diffs``: the bottom field's differences to the (half-line shifted) top fields of the same, previous
+    and next frame; ``bottom``: that bottom field; ``tops``: those top fields (previous, same, next).
+    Judged only on vertical edges (the picture changes along a line, flat across lines in every field
+    compared) and only where the differences exceed what a shift by a line could make there: fine
+    horizontal detail, which one field cannot predict from the other, says nothing, and neither does
+    vertical motion, which a spatial offset between the fields mimics (a line-doubled or upscaled picture
+    panning). What is left is sideways motion, which only a time offset between the fields explains.
+    There, a woven frame's own fields differ about as much as one field and the nearer field of a
+    neighbour (half a frame period each), and much less than the farther one (one and a half); a
+    progressive frame's own fields agree. The neighbours' top fields must differ from this one on both
+    sides (a held frame matches its copy for want of motion, not by its moment)."""
     top = tops[1]
     across = np.zeros(top.shape, np.float32)
     across[:, 1:-1] = np.abs(top[:, 2:] - top[:, :-2])
