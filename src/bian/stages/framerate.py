@@ -11,6 +11,12 @@ repeats the nearer of the two frames in time (or the two are cross-faded, on req
 ever mixes two shots. Held
 frames (a picture repeated by a transfer or a conversion) are replaced by pictures interpolated at
 their own time between the frames around the hold; the frame count and durations stay the same.
+
+Pull-down (film at rate r carried at 5/4 r with one frame in five shown twice: 24 fps film telecined to
+29.97 and field-matched) is undone when the output rate is 4/5 of the source's: where the cadence is steady
+(:mod:`bian.analysis.pulldown`) each output frame is one of the film's own frames, untouched, in order, none
+left out or shown twice; a film frame moves by at most one source frame (1/30 s) from its place. Where the
+cadence breaks (an edit made on video) the frames are converted as above.
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..analysis import duplicates
+from ..analysis import duplicates, pulldown
 from ..analysis.cuts import is_cut
 from ..errors import OptionError
 from ..frame import Frame, to_float
@@ -52,21 +58,42 @@ OPTIONS = [
            choices=("repeat", "crossfade")),
     Option("dedup", choice("dedup", ("auto", "on", "off")), "auto", "replace held (repeated) frames with "
            "interpolated ones: auto = when the frame rate or speed changes", choices=("auto", "on", "off")),
+    Option("pulldown", choice("pulldown", ("auto", "remove", "keep")), "auto", "telecined film (one frame in five "
+           "shown twice): auto = give the film's own frames back when --fps is 4/5 of the source rate (29.97 → "
+           "23.976, 30 → 24); remove = the same, and --fps defaults to 4/5 of the source rate; keep = convert it "
+           "like any video", choices=("auto", "remove", "keep")),
 ]
+
+PAST, FUTURE = 3, 1
+"""Pull-down cycles judged before and after the current one (the runner holds the pictures of
+the future ones, so fewer of those; five in all, see :func:`bian.analysis.pulldown.copy_place`)."""
 
 
 def build(opts: dict, source) -> list:
     fps, multi, slowmo, source_fps = (opts.get(k) for k in ("fps", "multi", "slowmo", "source_fps"))
-    retiming = any(v is not None for v in (fps, multi, slowmo, source_fps))
+    remove = opts.get("pulldown", "auto") == "remove"
+    retiming = remove or any(v is not None for v in (fps, multi, slowmo, source_fps))
     dedup = opts.get("dedup", "auto")
     if not retiming and dedup != "on":
         return []
     if source.kind != "video":
         raise OptionError("frame-rate options apply to videos only", hint="drop --fps/--multi/--slowmo/"
-                          "--source-fps/--dedup for images")
+                          "--source-fps/--dedup/--pulldown for images")
     if fps is not None and multi is not None:
         raise OptionError("--fps and --multi cannot be combined", hint="give an output rate or a multiple")
     rate = nominal_rate(source.rate)
+    film = rate * Fraction(4, 5) if rate else None
+    if remove:
+        if any(v is not None for v in (multi, slowmo, source_fps)):
+            raise OptionError("--pulldown remove gives the film's own frames at their own rate",
+                              hint="drop --multi/--slowmo/--source-fps, or convert in a second run")
+        if film is None:
+            raise OptionError("--pulldown remove needs the input's frame rate, which this file does not state",
+                              hint="convert it to a constant frame rate first")
+        if fps is not None and fps != film:
+            raise OptionError(f"--pulldown remove gives {_text(film)} fps (4/5 of the source's {_text(rate)}), "
+                              f"not {_text(fps)}", hint=f"drop --fps, or give --fps {_text(film)}")
+        fps = film
     speed = Fraction(1)
     if slowmo is not None:
         speed /= slowmo
@@ -82,7 +109,9 @@ def build(opts: dict, source) -> list:
     timing = Timing(speed=speed, rate=fps, multi=multi or 1)
     engine = make_engine(opts.get("interpolator", "flow"), opts)
     return [FrameRate(timing, engine, at_cuts=opts.get("at_cuts", "repeat"),
-                      dedup=dedup == "on" or (dedup == "auto" and retiming))]
+                      dedup=dedup == "on" or (dedup == "auto" and retiming),
+                      film=opts.get("pulldown", "auto") != "keep" and speed == 1 and fps is not None
+                      and fps == film)]
 
 
 def make_engine(name: str, opts: dict):
@@ -98,13 +127,20 @@ class FrameRate(Stage):
     name = "framerate"
     changes_timing = True
 
-    def __init__(self, timing: Timing, engine, at_cuts: str = "repeat", dedup: bool = True):
+    def __init__(self, timing: Timing, engine, at_cuts: str = "repeat", dedup: bool = True, film: bool = False):
         if at_cuts not in ("repeat", "crossfade"):
             raise OptionError(f"--at-cuts must be repeat or crossfade, got {at_cuts!r}")
         self.timing, self.engine, self.at_cuts, self.dedup = timing, engine, at_cuts, dedup
-        # held-frame runs and the outer frames for acceleration need this much context (see _keys)
-        self.before = MAX_HOLD + 1 + duplicates.NEIGHBOURS if dedup else 1
-        self.after = MAX_HOLD + 2 + duplicates.NEIGHBOURS if dedup else 2
+        self.film = film
+        """Pull-down is undone where seen (the output rate is 4/5 of the source's)."""
+        # held-frame runs and the outer frames for acceleration need this much context (see _outer)
+        self.convert_before = MAX_HOLD + 1 + duplicates.NEIGHBOURS if dedup else 1
+        self.convert_after = MAX_HOLD + 2 + duplicates.NEIGHBOURS if dedup else 2
+        self.before, self.after = self.convert_before, self.convert_after
+        if film:  # the cycles judged around the current one (see _film_frame); older ones by thumbnail only
+            self.before = max(self.before, pulldown.CYCLE * (PAST + 1) - 1)
+            self.after = max(self.after, pulldown.CYCLE * (FUTURE + 1))
+            self.pixels_before = self.convert_before
         self._memo: OrderedDict = OrderedDict()
         self._float = PerFrame(to_float)  # each picture converted once for the windows that share it
 
@@ -121,18 +157,91 @@ class FrameRate(Stage):
     def describe(self) -> dict:
         return {"fps": _text(self.timing.rate), "multi": self.timing.multi if self.timing.rate is None else None,
                 "speed": _text(self.timing.speed), "at_cuts": self.at_cuts, "dedup": self.dedup,
-                **self.engine.describe()}
+                "pulldown": "remove" if self.film else None, **self.engine.describe()}
 
     def output_timing(self, time_base, rate):
         return self.timing.time_base(time_base), self.timing.output_rate(rate)
 
     # -- per window --------------------------------------------------------------------------------
 
+    def summarise(self, frame: Frame) -> tuple:
+        """(index, time, duration, thumbnail): what the cut, hold and pull-down tests read of a frame."""
+        return frame.index, frame.time, frame.duration, duplicates.thumbnail(self._rgb(frame))
+
     def process(self, window: Window) -> list[Frame]:
-        frames, c = window.frames, window.center
-        at_start = c < self.before  # a window is short only at the ends of the stream
-        at_end = len(frames) - 1 - c < self.after
-        cuts, held = self._analyse(frames, at_start, at_end)
+        frames, c, sums = window.frames, window.center, self.summaries(window)
+        if self.film:
+            kept = self._film_frame(frames, sums, c)
+            if kept is not None:
+                return kept
+        # converted as any video, from the frames the conversion needs (the same output whatever the window)
+        lo, hi = max(0, c - self.convert_before), min(len(frames), c + self.convert_after + 1)
+        return self._convert(frames[lo:hi], sums[lo:hi], c - lo)
+
+    def _film_frame(self, frames, sums, c) -> list[Frame] | None:
+        """The output of frame ``c`` where the pull-down cadence is steady: the film frame that the output
+        frame in c's interval stands for, untouched; None where the cadence is not clear (or the timing is
+        not the regular one of a 4/5 conversion).
+
+        A cycle is the five source frames after one whose interval holds no output frame (e); its four output
+        frames show its four film frames in order, so the film frames after the copy come one source frame
+        early (output frame times sit 0, ¼, ½, ¾ of a source frame after their frames': this moves film
+        frames least, at most 1/30 s). Everything is judged on frames e − 15 … e + 10, the same for every
+        frame of the cycle."""
+        n = len(frames)
+
+        def slots(i):
+            end = sums[i + 1][1] if i + 1 < n else sums[i][1] + sums[i][2]
+            return self.timing.frames_in(sums[i][1], end)
+
+        own = slots(c)
+        if len(own) != 1:
+            return None
+        e = next((i for i in range(c - 1, max(-1, c - pulldown.CYCLE), -1) if not slots(i)), None)
+        if e is None and c < pulldown.CYCLE - 1:  # the stream starts inside the first cycle
+            e = next((i - pulldown.CYCLE for i in range(c + 1, min(n, c + pulldown.CYCLE)) if not slots(i)), None)
+        if e is None:
+            return None
+        first, last = max(0, e - pulldown.CYCLE * PAST), min(n - 1, e + pulldown.CYCLE * (FUTURE + 1))
+        if any(len(slots(i)) != ((i - e) % pulldown.CYCLE != 0) for i in range(first, last + 1)):
+            return None  # timestamps off the regular grid: no fixed cycle
+        thumbs = [s[3] for s in sums]
+        diffs = np.full(n, np.nan)
+        cuts = np.zeros(n, bool)
+        for i in range(max(1, first), last + 1):
+            diffs[i] = duplicates.difference(thumbs[i - 1], thumbs[i])
+            cuts[i] = self._remembered(("cut", sums[i - 1][:2], sums[i][:2]), is_cut, thumbs[i - 1], thumbs[i])
+        votes, mine = [], None
+        for m in range(-PAST, FUTURE + 1):
+            start = e + 1 + pulldown.CYCLE * m
+            if start < first or start + pulldown.CYCLE - 1 > last:
+                continue  # beyond the stream's ends
+            if m == 0:
+                mine = len(votes)
+            span = slice(start, start + pulldown.CYCLE)
+            votes.append(pulldown.vote(diffs[span], cuts[span]))
+        if mine is None:
+            return None
+        place = pulldown.copy_place(votes, mine)
+        span = slice(e + 1, e + 1 + pulldown.CYCLE)
+        if place is None or not pulldown.plausible_copy(diffs[span], cuts[span], place):
+            return None
+        k, p = place + 1, c - e  # where the copy and this frame are in the cycle, 1 … 5
+        u = c + 1 if p >= k else c
+        if not 0 <= u < n or frames[u] is None:
+            return None
+        meta = dict(frames[u].meta)
+        meta.pop("cut", None)
+        if u > 0 and cuts[u]:
+            meta["cut"] = True
+        (when, duration), = own
+        return [frames[u].replace(time=when, duration=duration, index=frames[c].index, meta=meta)]
+
+    def _convert(self, frames, sums, c) -> list[Frame]:
+        """The output of frame ``c`` by interpolation (``frames``: the window the conversion needs)."""
+        at_start = c < self.convert_before  # short only at the ends of the stream
+        at_end = len(frames) - 1 - c < self.convert_after
+        cuts, held = self._analyse(sums, at_start, at_end)
         retime = self.timing.retime
         cur = frames[c]
         end = frames[c + 1].time if c + 1 < len(frames) else cur.time + cur.duration
@@ -189,11 +298,11 @@ class FrameRate(Stage):
                 out.append(a.replace(time=when, duration=duration, index=cur.index, meta=meta))
         return out
 
-    def _analyse(self, frames, at_start, at_end) -> tuple[list[bool], list[bool]]:
-        """Scene cuts and holds of every consecutive pair of the window."""
-        thumbs = [self._remembered(("thumb", _key(f)), lambda f=f: duplicates.thumbnail(self._rgb(f))) for f in frames]
-        pairs = list(zip(frames, frames[1:]))
-        cuts = [self._remembered(("cut", _key(f), _key(g)), is_cut, thumbs[j], thumbs[j + 1])
+    def _analyse(self, sums, at_start, at_end) -> tuple[list[bool], list[bool]]:
+        """Scene cuts and holds of every consecutive pair of the window (``sums``: the frames' summaries)."""
+        thumbs = [s[3] for s in sums]
+        pairs = list(zip(sums, sums[1:]))
+        cuts = [self._remembered(("cut", f[:2], g[:2]), is_cut, thumbs[j], thumbs[j + 1])
                 for j, (f, g) in enumerate(pairs)]
         if not self.dedup:
             return cuts, [False] * len(pairs)
