@@ -20,6 +20,15 @@ the runner runs it; FFmpeg: the ffmpeg process, including its pipes and format c
     python benchmarks/bench_deinterlace.py --h264      # real interlaced H.264 capture files
     python benchmarks/bench_deinterlace.py --detail    # also every method's SSIM, combing and CPU per clip
     python benchmarks/bench_deinterlace.py --pulldown  # film in fields (3:2 telecine, 2:2 shifted by a field)
+    python benchmarks/bench_deinterlace.py --detect    # is an unflagged file interlaced? bian's plan vs idet
+
+``--detect`` counts what ``--deinterlace auto`` decides for files whose stream is not flagged interlaced:
+each clip woven (both orders) and written without the flag (progressive H.264, FFV1 4:2:2 as a VHS
+capture, MJPEG AVI, numbered PNG frames) must be seen, in its order; every progressive video in
+``../shared`` (film, animate), the clips here rendered progressive (as they are, each frame held twice,
+line-doubled from half height) and every still in ``../shared`` made a pan-and-zoom video must not (false
+alarms). FFmpeg's ``idet`` filter on the same files is the anchor (its multi-frame counts over up to 400
+frames; interlaced when its TFF + BFF frames outnumber its progressive ones).
 """
 from __future__ import annotations
 
@@ -45,7 +54,9 @@ sys.path.insert(0, str(HERE.parent / "src"))
 import ffmpeg_anchor  # noqa: E402
 
 from bian.frame import Frame  # noqa: E402
+from bian.media.sequence import scan  # noqa: E402
 from bian.media.video import VideoReader, probe_video  # noqa: E402
+from bian.pipeline.plan import build_plan  # noqa: E402
 from bian.pipeline.runner import apply_stage  # noqa: E402
 from bian.stages.deinterlace import Deinterlace, pulled_down  # noqa: E402
 from bian.temporal.deinterlace import combing, field_pattern, line_double, weave  # noqa: E402
@@ -194,6 +205,133 @@ def pulldown_main(pairs: int) -> None:
                   + f" | {cpu:.4f} | {anchor_cpu:.4f} |")
 
 
+def write_unflagged(path: Path, frames: np.ndarray, kind: str) -> Path:
+    """``frames`` (float32 N×H×W×3) written with no interlace flag: "h264" (progressive, 4:2:0, crf 18), "ffv1"
+    (4:2:2, lossless), "mjpeg" (AVI, 4:2:2) or "png" (numbered frames; returns the pattern)."""
+    raw = (np.clip(frames, 0, 1) * 255 + 0.5).astype(np.uint8)
+    if kind == "png":
+        path.mkdir()
+        for k, f in enumerate(raw):
+            cv2.imwrite(str(path / f"{k:06d}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+        return path / "%06d.png"
+    codec = {"h264": ["-c:v", "libx264", "-crf", "18", "-preset", "fast", "-pix_fmt", "yuv420p"],
+             "ffv1": ["-c:v", "ffv1", "-pix_fmt", "yuv422p"],
+             "mjpeg": ["-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj422p"]}[kind]
+    n, h, w = raw.shape[:3]
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "25",
+                    "-i", "-", *codec, str(path)], input=raw.tobytes(), check=True)
+    return path
+
+
+def bian_verdict(path: Path, folder: Path) -> tuple[str, str, float]:
+    """What ``bian restore`` plans for ``path`` with default options: ("tff"/"bff" when it deinterlaces, else
+    "progressive"; how many frames showed combing of how many; seconds to make the plan)."""
+    started = time.perf_counter()
+    plan = build_plan(path, folder / "out.mkv", {})
+    seconds = time.perf_counter() - started
+    stage = next((s for s in plan.stages if s.name == "deinterlace"), None)
+    if stage is None:
+        return "progressive", "", seconds
+    seen = f"{stage.seen[0]}/{stage.seen[1]}" if stage.seen else ""
+    return ("tff" if stage.top_first else "bff"), seen, seconds
+
+
+def idet_verdict(path: Path) -> tuple[str, str]:
+    """FFmpeg idet's multi-frame detection over up to 400 frames: ("tff"/"bff" when its TFF + BFF frames
+    outnumber its progressive ones, else "progressive"; the counts TFF/BFF/progressive/undetermined)."""
+    source = ["-framerate", "25", "-start_number", str(scan(path).first)] if "%" in path.name else []
+    source += ["-i", str(path)]
+    done = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", *source, "-frames:v", "400", "-vf", "idet",
+                           "-an", "-f", "null", "-"], capture_output=True, text=True, check=True)
+    line = next(x for x in done.stderr.splitlines() if "Multi frame detection" in x)
+    counts = line.split("TFF:")[1]
+    for word in ("BFF:", "Progressive:", "Undetermined:"):
+        counts = counts.replace(word, "")
+    tff, bff, prog, und = (int(v) for v in counts.split())
+    verdict = ("tff" if tff >= bff else "bff") if tff + bff > prog else "progressive"
+    return verdict, f"{tff}/{bff}/{prog}/{und}"
+
+
+def pan_and_zoom(picture: np.ndarray, frames: int = 48, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """A still made a video as an editor's pan-and-zoom does: ``frames`` views (float32, ``size`` = w, h)
+    drifting sideways across the picture while zooming in by 15 %."""
+    h, w = picture.shape[:2]
+    out = []
+    for k in range(frames):
+        zoom = 1 + 0.15 * k / frames
+        view_w, view_h = w / zoom * 0.8, w / zoom * 0.8 * size[1] / size[0]
+        if view_h > h * 0.95:
+            view_w, view_h = view_w * h * 0.95 / view_h, h * 0.95
+        x0, y0 = (w - view_w) * (0.2 + 0.6 * k / frames), (h - view_h) / 2
+        scale = size[0] / view_w
+        matrix = np.float32([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]])
+        out.append(cv2.warpAffine(picture, matrix, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT))
+    return np.clip(np.stack(out), 0, 1)
+
+
+def detect_main(pairs: int) -> None:
+    """Unflagged interlaced files seen or missed, progressive files falsely seen: bian's plan vs FFmpeg idet."""
+    print(f"# interlace detection on unflagged files — {platform.node()} {platform.machine()}, up to {pairs} woven "
+          "frames per clip (96 as PNG frames)")
+    folder = Path(tempfile.mkdtemp(prefix="bench_detect_"))
+    woven_rows, progressive_rows, seconds = [], [], []
+
+    def judge(path: Path) -> tuple:
+        ours, seen, took = bian_verdict(path, folder)
+        seconds.append(took)
+        return ours, seen, *idet_verdict(path)
+
+    for label, (source, start, crop) in CLIPS.items():
+        name, clip = label.split(" (")[0], load(source, start, 2 * pairs, crop)
+        for top_first in (True, False):
+            order = "tff" if top_first else "bff"
+            woven = np.stack([weave(a, b, top_first) for a, b in zip(clip[0::2], clip[1::2])])
+            for kind, suffix in (("h264", ".mp4"), ("ffv1", ".mkv"), ("mjpeg", ".avi"), ("png", "")):
+                path = write_unflagged(folder / f"{name}_{order}_{kind}{suffix}",
+                                       woven[:96] if kind == "png" else woven, kind)
+                woven_rows.append((f"{name}, {order}, {kind}", order, *judge(path)))
+        rendered = {"as is": clip, "each frame twice": np.repeat(clip[: len(clip) // 2], 2, axis=0),
+                    "line-doubled": np.repeat(clip[:, 0::2], 2, axis=1)}
+        for variant, frames in rendered.items():
+            path = write_unflagged(folder / f"{name}_{variant.replace(' ', '_')}.mp4", frames, "h264")
+            ours, _, *anchor = judge(path)
+            progressive_rows.append((f"{name} rendered progressive, {variant}", ours, *anchor))
+    for path in (SHARED / "film" / "sample_bw.mp4", SHARED / "film" / "remaster_clip.mp4",
+                 SHARED / "animate" / "driving.mp4", SHARED / "animate" / "d0.mp4",
+                 SHARED / "film" / "frames_002" / "%04d.png"):
+        ours, _, *anchor = judge(path)
+        progressive_rows.append((f"{path.parent.name}/{path.name}", ours, *anchor))
+    stills = sorted(p for p in SHARED.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+                    and p.parent.name not in ("frames_002", "remaster_refs"))
+    for k, still in enumerate(stills):
+        picture = cv2.cvtColor(cv2.imread(str(still)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+        ours, _, *anchor = judge(write_unflagged(folder / f"still_{k:02d}.mp4", pan_and_zoom(picture), "h264"))
+        progressive_rows.append((f"pan-and-zoom: {still.relative_to(SHARED)}", ours, *anchor))
+    shutil.rmtree(folder)
+    print("\n## Interlaced, not flagged (woven from progressive footage)\n")
+    print("| file | woven | bian | combing seen | idet | idet TFF/BFF/prog/und |\n" + "|---" * 6 + "|")
+    for row in woven_rows:
+        print("| " + " | ".join(row) + " |")
+    print("\n## Progressive (must not be seen interlaced)\n")
+    print("| file | bian | idet | idet TFF/BFF/prog/und |\n" + "|---" * 4 + "|")
+    for row in progressive_rows:
+        print("| " + " | ".join(row) + " |")
+
+    def tally(verdicts: list[tuple[str, str]]) -> str:
+        right = sum(v == truth for truth, v in verdicts)
+        wrong = sum(v not in (truth, "progressive") for truth, v in verdicts)
+        return f"{right} right order, {wrong} wrong order, {len(verdicts) - right - wrong} missed"
+
+    print("\n## Summary\n")
+    print(f"| detector | interlaced, not flagged ({len(woven_rows)} files) | false alarms on progressive "
+          f"({len(progressive_rows)} files) |\n|---|---|---|")
+    print(f"| bian (plan, --deinterlace auto) | {tally([(r[1], r[2]) for r in woven_rows])} | "
+          f"{sum(r[1] != 'progressive' for r in progressive_rows)} |")
+    print(f"| FFmpeg idet | {tally([(r[1], r[4]) for r in woven_rows])} | "
+          f"{sum(r[2] != 'progressive' for r in progressive_rows)} |")
+    print(f"\nplan time (probe + look, {len(seconds)} files): mean {np.mean(seconds):.2f} s, max {max(seconds):.2f} s")
+
+
 METHODS = ("woven (no deinterlace)", "line doubling", "bian", "ffmpeg yadif", "ffmpeg bwdif", "ffmpeg estdif")
 
 
@@ -203,11 +341,16 @@ def main() -> None:
     parser.add_argument("--h264", action="store_true", help="real interlaced H.264 capture files")
     parser.add_argument("--detail", action="store_true", help="also a table per clip and field order")
     parser.add_argument("--pulldown", action="store_true", help="film in fields (3:2, 2:2 shifted) instead")
+    parser.add_argument("--detect", action="store_true", help="interlace detection on unflagged files instead "
+                        "(--pairs: woven frames per clip, 200 unless given)")
     args = parser.parse_args()
     if not ffmpeg_anchor.available():
         sys.exit("ffmpeg CLI not found")
     if args.pulldown:
         pulldown_main(args.pairs)
+        return
+    if args.detect:
+        detect_main(200 if args.pairs == parser.get_default("pairs") else args.pairs)
         return
     print(f"# deinterlace — {platform.node()} {platform.machine()}, {args.pairs} woven frames per clip"
           + (", interlaced H.264 captures (crf 18, 4:2:0)" if args.h264 else ", lossless RGB weave"))

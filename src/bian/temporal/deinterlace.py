@@ -179,6 +179,9 @@ def field_pattern(frames: list[np.ndarray]) -> dict:
 
 _EDGE = np.float32(16 / 255)
 """Least change across a field's columns that counts as a vertical edge."""
+_REACH = 2
+"""Lines of its field above and below over which a vertical edge must be flat, in every field compared
+(with one, text rolling up two lines a frame came out combed)."""
 
 
 def _edge_vote(diffs: np.ndarray, bottom: np.ndarray, tops: list[np.ndarray]) -> str | None:
@@ -198,16 +201,18 @@ def _edge_vote(diffs: np.ndarray, bottom: np.ndarray, tops: list[np.ndarray]) ->
     top = tops[1]
     across = np.zeros(top.shape, np.float32)
     across[:, 1:-1] = np.abs(top[:, 2:] - top[:, :-2])
-    # how much a line differs from its field's lines above and below, in any of the fields compared: what a
-    # shift by up to a line (vertical motion, or a spatial offset between the fields) can change
-    down = np.zeros(top.shape, np.float32)
+    # how much a line differs from its field's lines up to _REACH above and below, in any of the fields
+    # compared: what a vertical shift (motion, or a spatial offset between the fields) can change there
+    r = _REACH
+    down = np.full(top.shape, np.inf, np.float32)
+    down[r:-r] = 0
     for t in (*tops, bottom):
-        step = np.abs(np.diff(t, axis=0))
-        down[1:-1] = np.maximum(down[1:-1], np.maximum(step[:-1], step[1:]))
-    down[[0, -1]] = np.inf
+        for j in range(1, r + 1):
+            down[r:-r] = np.maximum(down[r:-r], np.maximum(np.abs(t[r - j:len(t) - r - j] - t[r:-r]),
+                                                           np.abs(t[r + j:len(t) - r + j] - t[r:-r])))
     edge = (across > _EDGE) & (across > 2 * down)  # sharp across, flat to the lines above and below
-    moving = edge & (diffs.max(axis=0) - diffs.min(axis=0) > _MOTION + 2 * down)
-    if moving.mean() < 0.004:
+    moving = edge & (diffs.max(axis=0) - diffs.min(axis=0) > _MOTION + down)
+    if moving.sum() < max(50, moving.size // 2000):
         return None  # too little sideways motion to judge
     same, before, after = (float(d[moving].mean()) for d in diffs)
     close, far = min(before, after), max(before, after)
