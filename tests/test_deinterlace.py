@@ -272,8 +272,8 @@ def scene(kind: str, count: int) -> np.ndarray:
     """``count`` grey pictures (float32 H×W in [0, 1]) at field rate of progressive material that fools a
     plain comparison of fields: "stripes" (one-line stripes tilting by a quarter line, a shirt with
     one-line stripes and bars of shades moving sideways), "grain" (bars of shades moving sideways under
-    fresh grain each moment), "text" (credits rolling up above a ticker running left), "doubled" (a half-height picture panning down, each line shown twice, as
-    a line-doubled or upscaled transfer)."""
+    fresh grain each moment), "text" (credits rolling up above a ticker running left), "doubled" (a
+    half-height picture panning down, each line shown twice, as a line-doubled or upscaled transfer)."""
     rng = np.random.default_rng(11)
     tall = count + H + 8
     if kind == "stripes":
