@@ -206,26 +206,24 @@ class FrameRate(Stage):
         if any(len(slots(i)) != ((i - e) % pulldown.CYCLE != 0) for i in range(first, last + 1)):
             return None  # timestamps off the regular grid: no fixed cycle
         thumbs = [s[3] for s in sums]
-        diffs = np.full(n, np.nan)
-        cuts = np.zeros(n, bool)
+        diffs = np.full(n + pulldown.CYCLE, np.nan)  # NaN: beyond the stream's ends
+        cuts = np.zeros(n + pulldown.CYCLE, bool)
         for i in range(max(1, first), last + 1):
             diffs[i] = duplicates.difference(thumbs[i - 1], thumbs[i])
             cuts[i] = self._remembered(("cut", sums[i - 1][:2], sums[i][:2]), is_cut, thumbs[i - 1], thumbs[i])
-        votes, mine = [], None
+        votes = []
         for m in range(-PAST, FUTURE + 1):
             start = e + 1 + pulldown.CYCLE * m
-            if start < first or start + pulldown.CYCLE - 1 > last:
+            if m != 0 and (start < first or start + pulldown.CYCLE - 1 > last):
                 continue  # beyond the stream's ends
             if m == 0:
                 mine = len(votes)
             span = slice(start, start + pulldown.CYCLE)
-            votes.append(pulldown.vote(diffs[span], cuts[span]))
-        if mine is None:
-            return None
+            votes.append(pulldown.lows(diffs[span], cuts[span]))
         place = pulldown.copy_place(votes, mine)
         span = slice(e + 1, e + 1 + pulldown.CYCLE)
-        if place is None or not pulldown.plausible_copy(diffs[span], cuts[span], place):
-            return None
+        if place is None or (e + 1 + place < n and not pulldown.plausible_copy(diffs[span], cuts[span], place)):
+            return None  # (a copy past the stream's end leaves the last frames as they are)
         k, p = place + 1, c - e  # where the copy and this frame are in the cycle, 1 … 5
         u = c + 1 if p >= k else c
         if not 0 <= u < n or frames[u] is None:

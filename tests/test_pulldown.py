@@ -1,0 +1,186 @@
+"""Inverse telecine in the frame-rate stage: a 3:2 pull-down (one film frame in five shown twice) brought to
+4/5 of its rate gives the film's own frames back, untouched, at exact times; a broken cadence falls back to
+conversion; video without the cadence is converted as before."""
+from fractions import Fraction
+
+import cv2
+import numpy as np
+import pytest
+
+from bian.analysis import duplicates, pulldown
+from bian.errors import OptionError
+from bian.frame import Frame
+from bian.pipeline.plan import Source
+from bian.pipeline.runner import apply_stage
+from bian.stages import framerate
+
+NTSC = Fraction(30000, 1001)
+FILM = NTSC * Fraction(4, 5)
+
+
+def film_frames(count, seed=0, size=(48, 64), grain=0.0):
+    """Distinct pictures: a textured square moving to and fro over a textured background, with fresh grain
+    (σ in [0, 1] units) on each."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    background = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 2)
+    square = rng.random((10, 10)).astype(np.float32)
+    out = []
+    for j in range(count):
+        img = background + np.float32(j / 1e4)  # no two alike
+        x = 2 + abs((2 * j + 25) % 100 - 50)  # to and fro
+        img[16:26, x:x + 10] = square
+        img += rng.normal(0, grain, img.shape).astype(np.float32)
+        out.append(np.clip(np.dstack([img] * 3), 0, 1).astype(np.float32))
+    return out
+
+
+def telecine(film, place=1, noise=1 / 255, heavy=(), rate=NTSC, seed=1):
+    """Video frames at ``rate``: each run of 4 film frames gives 5 frames, film frame ``place`` of the run
+    shown twice, the copy with gaussian noise (σ ``noise``, or 3× for the copies of film frames in ``heavy``).
+    Returns the frames and, per frame, the film frame it shows."""
+    rng = np.random.default_rng(seed)
+    pictures, shows = [], []
+    for j, picture in enumerate(film):
+        pictures.append(picture)
+        shows.append(j)
+        if j % 4 == place:
+            sigma = noise * (3 if j in heavy else 1)
+            pictures.append(np.clip(picture + rng.normal(0, sigma, picture.shape).astype(np.float32), 0, 1))
+            shows.append(j)
+    frames = [Frame(image=p, time=k / rate, duration=1 / rate, index=k) for k, p in enumerate(pictures)]
+    return frames, shows
+
+
+def stage(opts, rate=NTSC):
+    source = Source("video", 64, 48, 8, False, rate, 0)
+    stages = framerate.build({"interpolator": "flow", **opts}, source)
+    assert len(stages) == 1
+    return stages[0]
+
+
+def run(st, frames):
+    return list(apply_stage(st, frames))
+
+
+def film_index(picture, film):
+    """Which film frame ``picture`` is exactly, or None (made up or a noisy copy)."""
+    return next((j for j, f in enumerate(film) if np.array_equal(picture, f)), None)
+
+
+def check_times(out, frames, rate_out):
+    end = frames[-1].time + frames[-1].duration
+    assert [f.time for f in out] == [Fraction(k) / rate_out for k in range(int(np.ceil(end * rate_out)))]
+    assert all(f.duration == 1 / rate_out for f in out)
+    assert abs(len(out) / rate_out - end) < 1 / rate_out  # the sound stays in sync
+
+
+@pytest.mark.parametrize("place", [0, 1, 2, 3])
+def test_pulldown_gives_the_film_frames_back(place):
+    film = film_frames(40)
+    frames, _ = telecine(film, place)
+    out = run(stage({"fps": FILM}), frames)
+    check_times(out, frames, FILM)
+    assert len(out) == 40
+    # output frame j is film frame j itself: none made up, left out, shown twice or taken from a noisy copy
+    assert [film_index(f.image, film) for f in out] == list(range(40))
+    assert not any(f.meta.get("interpolated") for f in out)
+    # each film frame stays within one source frame of where the video showed it first
+    first_shown = {j: frames[k].time for k, j in reversed(list(enumerate(telecine(film, place)[1])))}
+    assert all(abs(f.time - first_shown[j]) <= 1 / NTSC for j, f in enumerate(out))
+
+
+def test_noisy_copy_found_by_its_place_in_the_cadence():
+    # grain on every film frame and a copy with three times the noise: alone it does not look held
+    film = film_frames(40, seed=3, grain=0.01)
+    frames, shows = telecine(film, place=2, noise=0.006, heavy={18})
+    copy = shows.index(18) + 1
+    thumbs = [duplicates.thumbnail(f.image) for f in frames]
+    diffs = [duplicates.difference(a, b) for a, b in zip(thumbs, thumbs[1:])]
+    assert not duplicates.held_pairs(diffs, [False] * len(diffs))[copy - 1]
+    out = run(stage({"fps": FILM}), frames)
+    assert [film_index(f.image, film) for f in out] == list(range(40))
+
+
+def test_cadence_break_falls_back_there_only():
+    # an edit made on the video: two frames cut out, so the copy's place moves by two
+    film = film_frames(80, seed=5)
+    frames, shows = telecine(film, place=1)
+    cut = 51
+    kept = frames[:cut] + frames[cut + 2:]
+    kept = [f.replace(time=k / NTSC, index=k) for k, f in enumerate(kept)]
+    out = run(stage({"fps": FILM}), kept)
+    check_times(out, kept, FILM)
+    shown = [film_index(f.image, film) for f in out]
+    edit = cut * 4 // 5  # the output frame at the edit's time
+    # (the last output frame is left out: the cut left 78 film frames for 79 output frames' time, so it repeats)
+    far = [j for j in range(len(out) - 1) if abs(j - edit) > 10]
+    # away from the edit every output frame is a film frame, in order, each once
+    assert all(shown[j] is not None for j in far)
+    before = [shown[j] for j in far if j < edit]
+    after = [shown[j] for j in far if j > edit]
+    assert before == list(range(len(before)))
+    assert after == list(range(after[0], after[0] + len(after)))
+    # near it the frames are converted, not decimated at a wrong place: no film frame twice in a row
+    assert all(a != b for a, b in zip(shown[:-2], shown[1:-1]) if a is not None)
+
+
+def test_video_without_cadence_is_converted_as_before():
+    # 30 fps video with motion and grain, and held frames at irregular places: no pull-down
+    film = film_frames(60, seed=7, grain=0.01)
+    pictures = film[:10] + [film[9]] + film[10:23] + [film[22]] + film[23:]
+    frames = [Frame(image=p, time=Fraction(k, 30), duration=Fraction(1, 30), index=k) for k, p in enumerate(pictures)]
+    auto = stage({"fps": Fraction(24)}, Fraction(30))
+    assert auto.film
+    keep = stage({"fps": Fraction(24), "pulldown": "keep"}, Fraction(30))
+    assert not keep.film
+    a, b = run(auto, frames), run(keep, frames)
+    assert len(a) == len(b) == 50
+    for x, y in zip(a, b):
+        assert (x.time, x.duration, x.index) == (y.time, y.duration, y.index)
+        np.testing.assert_array_equal(x.image, y.image)
+    assert sum(bool(f.meta.get("interpolated")) for f in a) > 30
+
+
+def test_segmented_run_equals_whole_run():
+    film = film_frames(48, seed=9)
+    frames, _ = telecine(film, place=3)
+    whole = run(stage({"fps": FILM}), frames)
+    for split in (17, 23, 31):
+        st = stage({"fps": FILM})
+        first = [f for f in run(st, frames[: split + st.after]) if f.index < split]
+        second = [f for f in run(stage({"fps": FILM}), frames[max(0, split - st.before):]) if f.index >= split]
+        assert len(first) + len(second) == len(whole)
+        for a, b in zip(first + second, whole):
+            assert (a.time, a.duration, a.index) == (b.time, b.duration, b.index)
+            np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_options():
+    st = stage({"pulldown": "remove"})
+    assert st.film and st.rate == FILM and st.speed == 1
+    assert stage({"pulldown": "remove"}, Fraction(30)).rate == 24
+    assert stage({"fps": Fraction(24)}, Fraction(30)).film
+    assert not stage({"fps": Fraction(25)}, Fraction(30)).film  # not 4/5: converted as any video
+    assert not stage({"fps": FILM, "pulldown": "keep"}).film
+    for bad in ({"pulldown": "remove", "fps": Fraction(25)}, {"pulldown": "remove", "multi": 2},
+                {"pulldown": "remove", "slowmo": Fraction(2)}):
+        with pytest.raises(OptionError):
+            stage(bad)
+
+
+def test_cycle_lows_and_copy_place():
+    cuts = np.zeros(5, bool)
+    assert pulldown.lows(np.array([9.0, 8, 0.5, 10, 9]), cuts) == ({2}, {2})
+    assert pulldown.lows(np.array([9.0, 8, 5, 10, 9]), cuts) == (set(), {2})
+    assert pulldown.lows(np.array([9.0, 0.2, 0.5, 10, 9]), cuts) == ({1, 2}, {1, 2})  # a held film frame too
+    assert pulldown.lows(np.array([9.0, 0.1, 8.5, 10, 9]), np.array([0, 1, 0, 0, 0], bool)) == (set(), set())
+    firm, lean, none = ({3}, {3}), (set(), {3}), (set(), set())
+    assert pulldown.copy_place([firm, firm, none, firm, (set(), {1})], 2) == 3
+    assert pulldown.copy_place([firm, firm, ({3, 1}, {3, 1}), firm, firm], 2) == 3
+    other = ({1}, {1})
+    assert pulldown.copy_place([firm, firm, other, other, other], 1) is None  # an edit: 2 against 3
+    assert pulldown.copy_place([firm, firm, firm, other, other], 2) == 3
+    assert pulldown.copy_place([lean] * 5, 2) == 3
+    assert pulldown.copy_place([lean, lean, none, lean, lean], 2) is None
+    assert pulldown.copy_place([({1, 3}, {1, 3})] * 5, 2) is None  # held on twos: no single place
