@@ -6,11 +6,18 @@ pixel precision/recall of its defect mask (1 px tolerance) and PSNR against the 
 FFmpeg filter chains, each over a sweep of settings, are scored on PSNR in the same run. The
 film-dust U-Net is scored as a second detector (best threshold of a sweep), with the same fill.
 
+False alarms (``--part falsealarm``): undamaged real film and "films" shot by a virtual camera over
+real photos (benchmarks/undamaged.py: still, pans, zoom, handheld, weave; a small object crossing fast);
+the known answer is the input, so every pixel an option moves there is damage it did. Per clip and
+option: share of pixels moved by more than 4/255, PSNR against the input, share of the small object
+erased; for stabilise the intended camera path kept; for deflicker a real lighting change kept.
+
 Photos: real photos get synthetic cracks (and, separately, torn holes); bian's fill and OpenCV's
 Telea and Navier-Stokes inpainting (radius swept) get the same mask; PSNR inside the mask.
 
     python benchmarks/bench_repair.py                 # everything (a few minutes on 2 cores)
-    python benchmarks/bench_repair.py --part film     # or: photo, pairs
+    python benchmarks/bench_repair.py --part film     # or: photo, pairs, falsealarm
+    python benchmarks/bench_repair.py --part falsealarm --options dust stabilise --crops-dir /tmp/crops
     python benchmarks/bench_repair.py --part pairs --pairs-dir docs/img
 """
 from __future__ import annotations
@@ -19,6 +26,7 @@ import argparse
 import os
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -29,9 +37,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import damage  # noqa: E402
 import ffmpeg_anchor  # noqa: E402
+import undamaged  # noqa: E402
 from damage import load_frames, mask_precision_recall, psnr  # noqa: E402
 
-from bian.repair import cracks, dust_net, film, inpaint  # noqa: E402
+from bian.analysis.luma import luma_of  # noqa: E402
+from bian.frame import Frame  # noqa: E402
+from bian.pipeline.runner import apply_stage  # noqa: E402
+from bian.repair import cracks, dust_net, film, inpaint, lines  # noqa: E402
+from bian.stages.deflicker import Deflicker  # noqa: E402
+from bian.stages.denoise import Denoise  # noqa: E402
+from bian.stages.stabilise import Stabilise  # noqa: E402
 
 SHARED = Path(os.environ.get("BIAN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 FILM = SHARED / "data" / "film"
@@ -63,10 +78,11 @@ def run_bian(frames, detected=None):
     (N×H×W bool) replaces its own detection (for the U-Net comparison)."""
     out, masks, seconds = [], [], 0.0
     for i in range(len(frames)):
-        neighbours = [frames[j] for j in range(max(0, i - 2), min(len(frames), i + 3)) if j != i]
+        around = [j for j in range(max(0, i - 2), min(len(frames), i + 3)) if j != i]
         start = time.perf_counter()
-        repaired, mask = film.repair_frame(frames[i], neighbours,
-                                           detected=None if detected is None else detected[i])
+        repaired, mask = film.repair_frame(frames[i], [frames[j] for j in around],
+                                           detected=None if detected is None else detected[i],
+                                           offsets=[j - i for j in around])
         seconds += time.perf_counter() - start
         out.append(repaired)
         masks.append(mask)
@@ -227,14 +243,229 @@ def pairs_part(folder: Path):
         cv2.imwrite(str(target), bgr, [cv2.IMWRITE_JPEG_QUALITY, 85])
         print(f"  {target} ({target.stat().st_size // 1024} KB, {mask.mean():.1%} of pixels repaired)", file=sys.stderr)
 
+# ---------------------------------------------------------------- false alarms on undamaged film
+
+HISTORICAL = sorted((SHARED / "data" / "photos" / "historical").glob("*"))
+DEV_PHOTOS = 7
+"""The first seven historical photos (by name) were looked at while changing the method; the rest are held out."""
+REAL_CLIPS = [  # (label, source, first frame, crop): real film and video with no damage added
+    ("sample_bw", FILM / "sample_bw.mp4", 300, (96, 140, 480, 640)),
+    ("frames_002", FILM / "frames_002", 40, None),
+    ("remaster_clip", FILM / "remaster_clip.mp4", 200, None),
+    ("animate_d0", SHARED / "data" / "animate" / "d0.mp4", 20, None),
+    ("animate_driving", SHARED / "data" / "animate" / "driving.mp4", 60, None),
+]
+FILM_SIZE = (448, 336)
+"""Frame size of the photo films (width, height)."""
+OBJECT_SPEEDS = (6.0, 14.0, 24.0)
+"""px/frame of the small object crossing the photo films (the clip's index picks one)."""
+
+
+def photo_clip(path: Path, motion: str, count: int, seed: int, obj: bool = True):
+    """(frames with grain, the same without grain, the intended-path frames, object mask) of one photo film."""
+    w, h = FILM_SIZE
+    photo = undamaged.load_photo(path, 4000)
+    scale = min(1.0, max((w + 140) / photo.shape[1], (h + 100) / photo.shape[0]))
+    photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else photo
+    frames = undamaged.film_of(photo, undamaged.camera_path(motion, count, np.random.default_rng(seed)), FILM_SIZE)
+    intended = undamaged.film_of(photo, undamaged.camera_path(motion, count, np.random.default_rng(seed), True),
+                                 FILM_SIZE)
+    rng = np.random.default_rng(seed + 1)
+    mask = np.zeros(frames.shape[:3], bool)
+    if obj:
+        frames, mask = undamaged.add_object(frames, rng, OBJECT_SPEEDS[seed % len(OBJECT_SPEEDS)])
+    return undamaged.add_grain(frames, rng), frames, intended, mask
+
+
+def run_stage(stage, frames: np.ndarray) -> np.ndarray:
+    """``stage``'s output over ``frames`` (25 fps) as the runner feeds it."""
+    inputs = [Frame(f, Fraction(i, 25), Fraction(1, 25), i) for i, f in enumerate(frames)]
+    return np.stack([f.rgb() for f in apply_stage(stage, inputs)])
+
+
+def path_error(out: np.ndarray, reference: np.ndarray) -> float:
+    """RMS over frames of the largest corner displacement (px) of the affine warp (ECC, central 3/4)
+    between each output frame and its reference frame."""
+    h, w = reference.shape[1:3]
+    cy, cx = h // 8, w // 8
+    corners = np.array([[0, 0, 1], [w - 2 * cx, 0, 1], [0, h - 2 * cy, 1], [w - 2 * cx, h - 2 * cy, 1]], np.float64)
+    errors = []
+    for o, r in zip(out, reference):
+        a, b = (cv2.GaussianBlur(np.ascontiguousarray(x[cy:-cy, cx:-cx].mean(axis=2)), (0, 0), 1.0) for x in (o, r))
+        warp = np.eye(2, 3, dtype=np.float32)
+        try:
+            _, warp = cv2.findTransformECC(b, a, warp, cv2.MOTION_AFFINE,
+                                           (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-6), None, 5)
+        except cv2.error:
+            errors.append(np.nan)
+            continue
+        moved = corners @ warp.T.astype(np.float64) - corners[:, :2]
+        errors.append(float(np.sqrt((moved ** 2).sum(axis=1)).max()))
+    return float(np.sqrt(np.nanmean(np.square(errors))))
+
+
+def _dust_rows(label, frames, obj, crops):
+    repaired, _, _ = run_bian(frames)
+    moved = undamaged.changed(repaired, frames)
+    lined = np.stack([lines.detect_line_scratches(luma_of(f)) for f in frames])
+    if crops is not None:
+        i, y, x = undamaged.worst_crop(moved & ~obj)
+        side = min(96, frames.shape[1], frames.shape[2])
+        tile = [frames[i, y:y + side, x:x + side], repaired[i, y:y + side, x:x + side],
+                np.repeat(moved[i, y:y + side, x:x + side, None], 3, axis=2).astype(np.float32)]
+        pair = cv2.resize(np.concatenate(tile, axis=1), None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+        crops.append((float((moved & ~obj).mean()), f"dust_{label}", pair))
+    return {"moved": float((moved & ~obj).mean()), "lines": float(lined.mean()),
+            "object": float((moved & obj).sum() / max(obj.sum(), 1)) if obj.any() else None,
+            "psnr": psnr(repaired, frames)}
+
+
+def falsealarm_part(options, count: int, photos: int | None, crops_dir: Path | None):
+    """Rows of what each option does to undamaged film; worst dust crops written to ``crops_dir``."""
+    crops = [] if crops_dir else None
+    rows = []
+    for label, source, start, crop in REAL_CLIPS:
+        frames = load_frames(source, start, count, crop)
+        row = {"clip": label, "kind": "real", "held_out": label not in ("sample_bw", "frames_002")}
+        if "dust" in options:
+            row["dust"] = _dust_rows(label, frames, np.zeros(frames.shape[:3], bool), crops)
+        for name, stage in (("denoise", lambda: Denoise(1.0)), ("deflicker", Deflicker)):
+            if name in options:
+                out = run_stage(stage(), frames)
+                row[name] = {"moved": float(undamaged.changed(out, frames).mean()), "psnr": psnr(out, frames)}
+        rows.append(row)
+        print(f"  {label}: " + ", ".join(f"{k} {v['moved']:.2%}" for k, v in row.items() if isinstance(v, dict)),
+              file=sys.stderr, flush=True)
+    for n, path in enumerate(HISTORICAL[:photos]):
+        for m, motion in enumerate(undamaged.MOTIONS):
+            seed = 1000 + 10 * n + m
+            frames, clean, intended, obj = photo_clip(path, motion, count, seed)
+            row = {"clip": f"{path.name[:24]} / {motion}", "kind": motion, "photo": path.name, "held_out": n >= DEV_PHOTOS}
+            if "dust" in options:
+                row["dust"] = _dust_rows(f"{n:02d}_{motion}", frames, obj, crops)
+            if "denoise" in options:
+                out = run_stage(Denoise(1.0), frames)
+                row["denoise"] = {"moved": float(undamaged.changed(out, clean).mean()), "psnr": psnr(out, clean),
+                                  "moved_in": float(undamaged.changed(frames, clean).mean()), "psnr_in": psnr(frames, clean)}
+            rows.append(row)
+            print(f"  {row['clip']}: " + ", ".join(f"{k} {v['moved']:.2%}" for k, v in row.items() if isinstance(v, dict)),
+                  file=sys.stderr, flush=True)
+    long_rows = []
+    if "stabilise" in options or "deflicker" in options:
+        long_rows = _long_part(options, photos)
+    if crops is not None:
+        crops_dir.mkdir(parents=True, exist_ok=True)
+        for share, name, pair in sorted(crops, key=lambda c: -c[0])[:8]:
+            bgr = cv2.cvtColor((np.clip(pair, 0, 1) * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
+            cv2.imwrite(str(crops_dir / f"{name}.png"), bgr)
+    return rows, long_rows
+
+
+LONG = 60
+"""Frames of the stabilise and deflicker films (2.4 s: a lighting change at frame 24 lasts 1.44 s)."""
+
+
+def _long_part(options, photos):
+    rows = []
+    for n, path in enumerate(HISTORICAL[:photos]):
+        for m, motion in enumerate(undamaged.MOTIONS):
+            seed = 2000 + 10 * n + m
+            _, clean, intended, _ = photo_clip(path, motion, LONG, seed, obj=False)
+            frames = undamaged.add_grain(clean, np.random.default_rng(seed + 2))
+            intended = undamaged.add_grain(intended, np.random.default_rng(seed + 2))
+            row = {"clip": f"{path.name[:24]} / {motion}", "kind": motion, "held_out": n >= DEV_PHOTOS}
+            if "stabilise" in options:
+                out = run_stage(Stabilise(), frames)
+                row["stabilise"] = {"path_in": path_error(frames, intended), "path_out": path_error(out, intended)}
+                if motion not in undamaged.JITTERED:
+                    row["stabilise"]["moved"] = float(undamaged.changed(out, frames).mean())
+            if "deflicker" in options and motion in ("still", "pan", "ease"):
+                out = run_stage(Deflicker(), frames)
+                lit = frames.copy()
+                lit[LONG // 2 - 6:] = np.clip(lit[LONG // 2 - 6:] * 1.3, 0, 1)
+                fade = np.clip(frames * np.linspace(1.0, 0.6, LONG, dtype=np.float32)[:, None, None, None], 0, 1)
+                row["deflicker"] = {"moved": float(undamaged.changed(out, frames).mean()),
+                                    "lamp": _kept_step(run_stage(Deflicker(), lit), lit),
+                                    "fade": _kept_fade(run_stage(Deflicker(), fade), fade)}
+            rows.append(row)
+            print(f"  {row['clip']} ({LONG} frames): " + ", ".join(f"{k} {v}" for k, v in row.items()
+                                                                   if isinstance(v, dict)), file=sys.stderr, flush=True)
+    return rows
+
+
+def _kept_step(out, lit):
+    """Output's brightness step at the lamp over the true one (1 = kept whole, 0 = flattened), in log."""
+    a = LONG // 2 - 6
+    def step(x):
+        means = x.reshape(len(x), -1).mean(axis=1)
+        return np.log(means[a:].mean() / means[:a].mean())
+    return float(step(out) / step(lit))
+
+
+def _kept_fade(out, fade):
+    """Output's brightness change from the first to the last 6 frames over the true one (log)."""
+    def change(x):
+        means = x.reshape(len(x), -1).mean(axis=1)
+        return np.log(means[-6:].mean() / means[:6].mean())
+    return float(change(out) / change(fade))
+
+
+def print_falsealarm(rows, long_rows):
+    print("\n### False alarms on undamaged film\n")
+    if any("dust" in r for r in rows):
+        print("`--dust`: share of pixels moved by more than 4/255 (the small object's own pixels apart), pixels the "
+              "line-scratch detector flags, share of the small object's pixels erased, PSNR against the input.\n")
+        print("| clip | held out | moved | line px | object erased | PSNR vs input |")
+        print("|---|---|---|---|---|---|")
+        for r in rows:
+            if "dust" in r:
+                d = r["dust"]
+                obj = "–" if d["object"] is None else f"{d['object']:.1%}"
+                print(f"| {r['clip']} | {'yes' if r['held_out'] else ''} | {d['moved']:.3%} | {d['lines']:.3%} | {obj} "
+                      f"| {d['psnr']:.2f} |")
+        for held in (False, True):
+            part = [r["dust"] for r in rows if "dust" in r and r["kind"] != "real" and r["held_out"] == held]
+            if part:
+                objs = [d["object"] for d in part if d["object"] is not None]
+                print(f"\nPhoto films, {'held-out' if held else 'dev'} ({len(part)}): moved {np.mean([d['moved'] for d in part]):.3%} "
+                      f"(most {max(d['moved'] for d in part):.3%}), line px {np.mean([d['lines'] for d in part]):.3%}, "
+                      f"object erased {np.mean(objs):.1%} (most {max(objs):.1%}).")
+    for name in ("denoise", "deflicker"):
+        part = [r for r in rows if name in r]
+        if part:
+            print(f"\n`--{name}` on {len(part)} clips: moved share / PSNR" + (" (photo films: against the grain-free film, "
+                  "input → output)" if name == "denoise" else " against the input") + ":\n")
+            for r in part:
+                d = r[name]
+                extra = f" (input {d['moved_in']:.1%} / {d['psnr_in']:.2f})" if "moved_in" in d else ""
+                print(f"- {r['clip']}: {d['moved']:.2%} / {d['psnr']:.2f} dB{extra}")
+    if long_rows:
+        print(f"\nStabilise and deflicker on {LONG}-frame photo films:\n")
+        print("| clip | held out | stabilise: px off the intended path, input → output | stabilise: moved (no jitter) "
+              "| deflicker: moved | lamp ×1.3 kept | fade to ×0.6 kept |")
+        print("|---|---|---|---|---|---|---|")
+        for r in long_rows:
+            s, d = r.get("stabilise"), r.get("deflicker")
+            st = f"{s['path_in']:.2f} → {s['path_out']:.2f}" if s else "–"
+            mv = f"{s['moved']:.2%}" if s and "moved" in s else "–"
+            df = f"{d['moved']:.2%} | {d['lamp']:.3f} | {d['fade']:.3f}" if d else "– | – | –"
+            print(f"| {r['clip']} | {'yes' if r['held_out'] else ''} | {st} | {mv} | {df} |")
+
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("all", "film", "photo", "pairs"), default="all")
+    parser.add_argument("--part", choices=("all", "film", "photo", "pairs", "falsealarm"), default="all")
     parser.add_argument("--frames", type=int, default=16, help="frames per film clip (default 16)")
     parser.add_argument("--pairs-dir", type=Path, default=Path("docs/img"))
     parser.add_argument("--no-unet", action="store_true", help="skip the U-Net detector")
     parser.add_argument("--clips", nargs="+", choices=[c[0] for c in CLIPS], help="film clips to run (default all)")
+    parser.add_argument("--options", nargs="+", choices=("dust", "denoise", "deflicker", "stabilise"),
+                        default=["dust", "denoise", "deflicker", "stabilise"], help="options for --part falsealarm")
+    parser.add_argument("--photos", type=int, help="historical photos filmed for --part falsealarm (default all)")
+    parser.add_argument("--fa-frames", type=int, default=10, help="frames per clip for --part falsealarm's dust "
+                        "and denoise (default 10)")
+    parser.add_argument("--crops-dir", type=Path, help="write the worst dust crops (input | output | moved) here")
     parser.add_argument("--threads", type=int, default=2, help="threads for OpenCV and for FFmpeg (default 2)")
     args = parser.parse_args()
     cv2.setNumThreads(args.threads)
@@ -250,6 +481,8 @@ def main():
         print_photo(photo_part())
     if args.part in ("all", "pairs"):
         pairs_part(args.pairs_dir)
+    if args.part in ("all", "falsealarm"):
+        print_falsealarm(*falsealarm_part(args.options, args.fa_frames, args.photos, args.crops_dir))
 
 
 if __name__ == "__main__":

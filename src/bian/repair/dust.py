@@ -86,13 +86,16 @@ def noise_sigma(residuals: list[np.ndarray], valids: list[np.ndarray]) -> float:
 
 
 def detect_temporal(current_luma: np.ndarray, neighbours: list[Compensated], sensitivity: float = 0.5,
-                    max_area: float = 0.02) -> np.ndarray:
+                    max_area: float = 0.02, offsets: list[int] | None = None) -> np.ndarray:
     """Bool H×W mask of defects in the current frame that no compensated neighbour shares.
 
     A pixel scores by how far it stands above (or below) the neighbours: with four or more neighbours
     all but one must agree (one may be spoilt by its own defect or by failed motion), with fewer all of
     them. Seeds score above a high threshold and grow through pixels above a low one. Connected
-    regions larger than ``max_area`` of the frame are motion failures, not dust, and are dropped.
+    regions larger than ``max_area`` of the frame are motion failures, not dust, and are dropped, and so
+    are regions the neighbours show a little further on (:func:`found_nearby`) or, given the neighbours'
+    ``offsets`` in frames from the current one (−1 = the frame before), further along a straight path
+    (:func:`on_a_path`: a small object moving fast, a ball or a bird).
     ``sensitivity`` in [0, 1] scales the thresholds (1 finds fainter defects, with more false alarms).
     """
     if len(neighbours) < 2:
@@ -130,7 +133,10 @@ def detect_temporal(current_luma: np.ndarray, neighbours: list[Compensated], sen
     for polarity, score in ((1.0, bright), (-1.0, dark)):
         candidates = hysteresis(score, low, high, max_pixels=limit)
         candidates &= agreed(candidates, score, spread)
-        found |= candidates & ~found_nearby(current_luma, neighbours, candidates, polarity, low)
+        candidates &= ~found_nearby(current_luma, neighbours, candidates, polarity, low)
+        if offsets is not None:
+            candidates &= ~on_a_path(current_luma, neighbours, offsets, candidates, polarity, low)
+        found |= candidates
     return found
 
 
@@ -238,6 +244,43 @@ def found_nearby(current_luma: np.ndarray, neighbours: list[Compensated], candid
                 seen += 1
         content[i] = seen >= 2
     return content[labels]
+
+
+def on_a_path(current_luma: np.ndarray, neighbours: list[Compensated], offsets: list[int], candidates: np.ndarray,
+              polarity: float, margin: float) -> np.ndarray:
+    """Bool H×W: candidate regions that two other frames show further along one straight path.
+
+    A small object moving fast (a ball, a bird, a spark) is in no neighbour at the same place, as dust
+    is; but it is in them at steady steps along its path, and dust is nowhere. For each neighbour (at
+    ``offsets[k]`` frames from the current one) the candidate's own pixels are searched for within
+    a reach of 6 % of the frame's side; a find must stand out from what the current frame has at that
+    place (the thing moved there: a like-valued structure that stands still in both frames is no find)
+    by twice as much as it differs from the candidate. Two finds in different frames whose steps per
+    frame agree make a path.
+    """
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
+    moving = np.zeros(count, bool)
+    h, w = current_luma.shape
+    reach = max(16, int(0.06 * max(h, w)))
+    for i in range(1, count):
+        x, y, bw, bh = stats[i, :4]
+        x0, y0, x1, y1 = max(0, x - 1), max(0, y - 1), min(w, x + bw + 1), min(h, y + bh + 1)
+        template = current_luma[y0:y1, x0:x1]
+        inside = labels[y0:y1, x0:x1] == i
+        sx0, sy0, sx1, sy1 = max(0, x0 - reach), max(0, y0 - reach), min(w, x1 + reach), min(h, y1 + reach)
+        steps = []
+        for n, offset in zip(neighbours, offsets):
+            area = n.luma[sy0:sy1, sx0:sx1]
+            ssd = cv2.matchTemplate(area, template, cv2.TM_SQDIFF, mask=inside.astype(np.float32))
+            dy, dx = np.unravel_index(np.argmin(ssd), ssd.shape)
+            match = area[dy:dy + template.shape[0], dx:dx + template.shape[1]][inside]
+            there = current_luma[sy0 + dy:sy0 + dy + template.shape[0], sx0 + dx:sx0 + dx + template.shape[1]][inside]
+            stands = polarity * float((match - there).mean())
+            if stands > margin and polarity * float((template[inside] - match).mean()) < 0.5 * stands:
+                steps.append((offset, np.array([sx0 + dx - x0, sy0 + dy - y0], np.float64) / offset))
+        moving[i] = any(a != b and np.hypot(*(u - v)) <= 1.5 + 0.25 * max(np.hypot(*u), np.hypot(*v))
+                        for k, (a, u) in enumerate(steps) for b, v in steps[k + 1:])
+    return moving[labels]
 
 
 def fill_from_neighbours(current_rgb: np.ndarray, neighbours: list[Compensated], mask: np.ndarray,

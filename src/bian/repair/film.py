@@ -14,11 +14,13 @@ from . import dust, inpaint, lines, motion
 
 
 def repair_frame(current: np.ndarray, neighbours: list[np.ndarray], sensitivity: float = 0.5,
-                 line_scratches: bool = True, detected: np.ndarray | None = None,
+                 line_scratches: bool = True, detected: np.ndarray | None = None, offsets: list[int] | None = None,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Repaired frame and the bool H×W mask of what was replaced.
 
-    Dust is found by comparing with the neighbours (:func:`bian.repair.dust.detect_temporal`); with
+    Dust is found by comparing with the neighbours (:func:`bian.repair.dust.detect_temporal`, which
+    also keeps small objects moving along a path when given the neighbours' ``offsets`` in frames from
+    the current one); with
     fewer than two (a still image, a shot of one frame) spatially (:func:`specks`). ``detected`` (bool
     H×W, optional) replaces that detection by another detector's mask; it is filled the same way.
     """
@@ -27,12 +29,15 @@ def repair_frame(current: np.ndarray, neighbours: list[np.ndarray], sensitivity:
     if detected is not None:
         found = detected
     elif len(comps) >= 2:
-        found = dust.detect_temporal(luma, comps, sensitivity)
+        found = dust.detect_temporal(luma, comps, sensitivity, offsets=offsets)
     else:
         found = specks(luma, sensitivity)
     # Soft edges of a speck differ from the picture by less than the detector threshold but still show.
     found = cv2.dilate(found.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     scratched = lines.detect_line_scratches(luma, sensitivity) if line_scratches else np.zeros_like(found)
+    if scratched.any() and comps:
+        scratched &= ~lines.moving_with_picture(scratched, luma, [luma_of(n) for n in neighbours],
+                                                [c.flow for c in comps])
     damaged = found | scratched
     if not damaged.any():
         return current.copy(), damaged

@@ -91,6 +91,56 @@ def detect_line_scratches(luma: np.ndarray, sensitivity: float = 0.5, min_length
     return cv2.dilate(found.astype(np.uint8), np.ones((1, 3), np.uint8)).astype(bool)
 
 
+def moving_with_picture(mask: np.ndarray, luma: np.ndarray, neighbours: list[np.ndarray], flows: list[np.ndarray],
+                        least: float = 1.0) -> np.ndarray:
+    """Bool H×W: the lines of ``mask`` (bool H×W, from :func:`detect_line_scratches`) that are picture.
+
+    A scratch is cut into the film and stays where it is in the frame (drifting slowly) while the
+    picture moves under it; a column, a pole or a door post moves with the picture around it. For each
+    line and each neighbour (luma H×W, not motion-compensated; ``flows[k]`` maps the current frame into
+    it, :func:`bian.repair.motion.flow`) the picture's sideways motion beside the line is read from the
+    flow; where it is at least ``least`` px, the neighbour's ridge (mean down the line's rows) is
+    compared at the line's place and where the picture went: the line went with the picture or stayed
+    when one stands out from the other by over a third of the line's ridge. A line that went with the
+    picture in some neighbour and stayed in none is picture. Where the picture stood still there is no
+    telling, and the line keeps its verdict from the frame alone.
+    """
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    picture = np.zeros(count, bool)
+    h, w = luma.shape
+    for i in range(1, count):
+        x, y, bw, bh = stats[i, :4]
+        rows = slice(y, y + bh)
+        beside = [np.concatenate([f[rows, max(0, x - 10):max(0, x - 3), 0].ravel(),
+                                  f[rows, min(w, x + bw + 3):min(w, x + bw + 10), 0].ravel()]) for f in flows]
+        moved = [float(np.median(b)) if b.size else 0.0 for b in beside]
+        reach = int(max(abs(m) for m in moved)) + 2
+        x0, x1 = max(0, x - reach - _WIDTH), min(w, x + bw + reach + _WIDTH)
+        ridges = _ridge_profile(luma[rows, x0:x1])
+        polarity = int(ridges[1][x - x0:x - x0 + bw].max() > ridges[0][x - x0:x - x0 + bw].max())
+        ridge = ridges[polarity]
+        place = x - x0 + int(np.argmax(ridge[x - x0:x - x0 + bw]))
+        grid = np.arange(len(ridge), dtype=np.float64)
+        went = stayed = 0
+        for n, m in zip(neighbours, moved):
+            if abs(m) < least:
+                continue
+            profile = _ridge_profile(n[rows, x0:x1])[polarity]
+            here, there = np.interp([place, place + m], grid, profile)
+            went += there - here > ridge[place] / 3
+            stayed += here - there > ridge[place] / 3
+        picture[i] = went > 0 and stayed == 0
+    return picture[labels]
+
+
+def _ridge_profile(strip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean down ``strip`` (rows × columns) of its bright and dark ridges narrower than the kernel."""
+    kernel = np.ones((1, _WIDTH), np.uint8)
+    bright = strip - cv2.morphologyEx(strip, cv2.MORPH_OPEN, kernel)
+    dark = cv2.morphologyEx(strip, cv2.MORPH_CLOSE, kernel) - strip
+    return bright.mean(axis=0), dark.mean(axis=0)
+
+
 def remove_line_scratches(image: np.ndarray, mask: np.ndarray, fill: np.ndarray, window: int = 31) -> np.ndarray:
     """``image`` (float32 H×W×C in [0, 1]) with the line scratches under ``mask`` (bool H×W) taken off.
 

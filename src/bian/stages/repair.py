@@ -101,12 +101,14 @@ class Dust(Stage):
     def process(self, window: Window) -> list:
         start, stop = shot_span(self.summaries(window), window.center, self._cut)
         current = window.current.rgb()
-        neighbours = [f.rgb() for i, f in enumerate(window.frames) if start <= i < stop and i != window.center]
+        around = [i for i in range(start, stop) if i != window.center]
+        neighbours = [window.frames[i].rgb() for i in around]
         detected = None
         if self._net is not None:
             from ..repair import dust_net
             detected = dust_net.detect(current, self._net)
-        repaired, _ = film.repair_frame(current, neighbours, self.strength, self.line_scratches, detected)
+        repaired, _ = film.repair_frame(current, neighbours, self.strength, self.line_scratches, detected,
+                                        [i - window.center for i in around])
         return [window.current.replace(image=repaired)]
 
     def close(self) -> None:
