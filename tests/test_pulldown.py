@@ -179,8 +179,49 @@ def test_cycle_lows_and_copy_place():
     assert pulldown.copy_place([firm, firm, none, firm, (set(), {1})], 2) == 3
     assert pulldown.copy_place([firm, firm, ({3, 1}, {3, 1}), firm, firm], 2) == 3
     other = ({1}, {1})
-    assert pulldown.copy_place([firm, firm, other, other, other], 1) is None  # an edit: 2 against 3
+    assert pulldown.copy_place([firm, firm, other, other, other], 1) == 3  # its own clear copy, an edit later
+    assert pulldown.copy_place([firm, firm, none, other, other], 2) is None  # the edit's cycle: nothing low
+    assert pulldown.copy_place([firm, lean, none, lean, other], 2) is None
     assert pulldown.copy_place([firm, firm, firm, other, other], 2) == 3
     assert pulldown.copy_place([lean] * 5, 2) == 3
     assert pulldown.copy_place([lean, lean, none, lean, lean], 2) is None
     assert pulldown.copy_place([({1, 3}, {1, 3})] * 5, 2) is None  # held on twos: no single place
+    drift = [firm, firm, ({2}, {2}), ({2}, {2}), firm]
+    assert pulldown.copy_place(drift, 2) == 2 and pulldown.copy_place(drift, 1) == 3
+    assert pulldown.copy_place([none, none, ({2}, {2}), none, firm], 2) is None
+
+
+def test_telecined_file_end_to_end(tmp_path):
+    """A 23.976 fps film made 29.97 by showing one frame in five twice (as NLE exports of field-matched
+    transfers are), with sound: the plan names it, and --pulldown remove gives one output frame per film
+    frame, in order, at exact times, the sound as long as the picture."""
+    import av
+
+    import bian
+    from bian.pipeline.plan import build_plan
+    from media_factory import audio_seconds, ffmpeg, video_times
+
+    film = tmp_path / "film.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=24000/1001:duration=2.5", "-c:v", "ffv1", str(film))
+    src = tmp_path / "ntsc.mov"
+    ffmpeg("-i", str(film), "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2.5",
+           "-vf", "fps=30000/1001", "-c:v", "libx264", "-crf", "12", "-g", "15", "-pix_fmt", "yuv420p",
+           "-c:a", "pcm_s16le", "-shortest", str(src))
+    plan = build_plan(src, tmp_path / "x.mov", {})
+    assert any(n.startswith("telecined film") and "--fps 24000/1001" in n for n in plan.notes)
+    assert not any(n.startswith("telecined film") for n in build_plan(film, tmp_path / "y.mov", {}).notes)
+    out = tmp_path / "out.mov"
+    bian.restore(src, out, pulldown="remove", preset="ultrafast", crf=12)
+    times = video_times(out)
+    rate = Fraction(24000, 1001)
+    assert times == [Fraction(k) / rate for k in range(len(times))]
+    with av.open(str(film)) as c:
+        truth = [f.to_ndarray(format="rgb24").astype(np.float32) for f in c.decode(video=0)]
+    with av.open(str(out)) as c:
+        made = [f.to_ndarray(format="rgb24").astype(np.float32) for f in c.decode(video=0)]
+    assert abs(len(made) - len(truth)) <= 1
+    # each output frame is its own film frame (testsrc2 draws a counter: any other frame is far off)
+    for k, picture in enumerate(made[: len(truth)]):
+        errors = [np.mean(np.abs(picture - t)) for t in truth[max(0, k - 2):k + 3]]
+        assert int(np.argmin(errors)) == min(k, 2) and min(errors) < 4
+    assert abs(audio_seconds(out) - len(made) / rate) <= 1 / rate

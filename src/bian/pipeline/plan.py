@@ -221,6 +221,9 @@ def build_plan(input_path: Path, output: Path, options: dict) -> Plan:
     interlace_note = deinterlace.note(stages, info, opts)
     if interlace_note:
         notes.append(interlace_note)
+    pulldown_note = framerate.note(stages, info, opts)
+    if pulldown_note:
+        notes.append(pulldown_note)
     if own_colour:
         notes.append(_OWN_COLOUR)
     seg = max(1, int(round(float(info.rate or 25) * opts["segment_seconds"])))

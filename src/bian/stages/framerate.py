@@ -114,6 +114,40 @@ def build(opts: dict, source) -> list:
                       and fps == film)]
 
 
+LOOK_AT, LOOK_FRAMES = (0.2, 0.6), 26
+"""Where in the file (shares of its duration) the plan looks for pull-down, and how many frames each time (five
+cycles)."""
+
+
+def note(stages: list, info, opts: dict) -> str | None:
+    """The plan's line on a telecined source that is not brought back to its film rate: the option that does."""
+    rate = nominal_rate(info.rate)
+    if not rate or opts.get("pulldown", "auto") == "keep" or any(getattr(s, "film", False) for s in stages):
+        return None
+    if not (28 <= rate <= 31 or rate == 20):  # NTSC video (and 16 fps film at 20): not worth a look elsewhere
+        return None
+    if not (any(getattr(s, "telecine", False) for s in stages) or telecined(info)):
+        return None
+    return (f"telecined film (one frame in five shown twice): --pulldown remove (--fps {_text(rate * Fraction(4, 5))}) "
+            "gives its own frames back")
+
+
+def telecined(info) -> bool:
+    """A steady pull-down cadence in one of the plan's looks at the video (:data:`LOOK_AT`)."""
+    from ..media.video import sample_runs
+
+    for run in sample_runs(info, LOOK_AT, LOOK_FRAMES):
+        thumbs = [duplicates.thumbnail(grey.astype(np.float32) / 255) for grey in run]
+        pairs = list(zip(thumbs, thumbs[1:]))
+        diffs = np.array([np.nan] + [duplicates.difference(a, b) for a, b in pairs])
+        cuts = np.array([False] + [is_cut(a, b) for a, b in pairs])
+        cycles = [pulldown.lows(diffs[k:k + pulldown.CYCLE], cuts[k:k + pulldown.CYCLE])
+                  for k in range(1, len(run) - 3, pulldown.CYCLE)]
+        if len(cycles) >= 4 and pulldown.copy_place(cycles, len(cycles) // 2) is not None:
+            return True
+    return False
+
+
 def make_engine(name: str, opts: dict):
     if name == "rife":
         from ..interpolate.rife import RifeInterpolator
