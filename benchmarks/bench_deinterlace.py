@@ -58,7 +58,7 @@ from bian.media.sequence import scan  # noqa: E402
 from bian.media.video import VideoReader, probe_video  # noqa: E402
 from bian.pipeline.plan import build_plan  # noqa: E402
 from bian.pipeline.runner import apply_stage  # noqa: E402
-from bian.stages.deinterlace import Deinterlace, pulled_down  # noqa: E402
+from bian.stages.deinterlace import Deinterlace, look, pulled_down  # noqa: E402
 from bian.temporal.deinterlace import combing, field_pattern, line_double, weave  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -225,15 +225,15 @@ def write_unflagged(path: Path, frames: np.ndarray, kind: str) -> Path:
 
 def bian_verdict(path: Path, folder: Path) -> tuple[str, str, float]:
     """What ``bian restore`` plans for ``path`` with default options: ("tff"/"bff" when it deinterlaces, else
-    "progressive"; how many frames showed combing of how many; seconds to make the plan)."""
+    "progressive"; what the frames' vertical edges said, as frames combed top first / bottom first / whole
+    of the frames judged; seconds to make the plan)."""
     started = time.perf_counter()
     plan = build_plan(path, folder / "out.mkv", {})
     seconds = time.perf_counter() - started
+    votes = look(plan.info)  # the plan's own look, kept
+    said = f"{votes['edge_tff']}/{votes['edge_bff']}/{votes['edge_progressive']} of {votes['frames']}"
     stage = next((s for s in plan.stages if s.name == "deinterlace"), None)
-    if stage is None:
-        return "progressive", "", seconds
-    seen = f"{stage.seen[0]}/{stage.seen[1]}" if stage.seen else ""
-    return ("tff" if stage.top_first else "bff"), seen, seconds
+    return ("progressive" if stage is None else "tff" if stage.top_first else "bff"), said, seconds
 
 
 def idet_verdict(path: Path) -> tuple[str, str]:
@@ -294,26 +294,24 @@ def detect_main(pairs: int) -> None:
                     "line-doubled": np.repeat(clip[:, 0::2], 2, axis=1)}
         for variant, frames in rendered.items():
             path = write_unflagged(folder / f"{name}_{variant.replace(' ', '_')}.mp4", frames, "h264")
-            ours, _, *anchor = judge(path)
-            progressive_rows.append((f"{name} rendered progressive, {variant}", ours, *anchor))
+            progressive_rows.append((f"{name} rendered progressive, {variant}", *judge(path)))
     for path in (SHARED / "film" / "sample_bw.mp4", SHARED / "film" / "remaster_clip.mp4",
                  SHARED / "animate" / "driving.mp4", SHARED / "animate" / "d0.mp4",
                  SHARED / "film" / "frames_002" / "%04d.png"):
-        ours, _, *anchor = judge(path)
-        progressive_rows.append((f"{path.parent.name}/{path.name}", ours, *anchor))
+        progressive_rows.append((f"{path.parent.name}/{path.name}", *judge(path)))
     stills = sorted(p for p in SHARED.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")
                     and p.parent.name not in ("frames_002", "remaster_refs"))
     for k, still in enumerate(stills):
         picture = cv2.cvtColor(cv2.imread(str(still)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
-        ours, _, *anchor = judge(write_unflagged(folder / f"still_{k:02d}.mp4", pan_and_zoom(picture), "h264"))
-        progressive_rows.append((f"pan-and-zoom: {still.relative_to(SHARED)}", ours, *anchor))
+        path = write_unflagged(folder / f"still_{k:02d}.mp4", pan_and_zoom(picture), "h264")
+        progressive_rows.append((f"pan-and-zoom: {still.relative_to(SHARED)}", *judge(path)))
     shutil.rmtree(folder)
     print("\n## Interlaced, not flagged (woven from progressive footage)\n")
-    print("| file | woven | bian | combing seen | idet | idet TFF/BFF/prog/und |\n" + "|---" * 6 + "|")
+    print("| file | woven | bian | edges: combed tff/bff/whole | idet | idet TFF/BFF/prog/und |\n" + "|---" * 6 + "|")
     for row in woven_rows:
         print("| " + " | ".join(row) + " |")
     print("\n## Progressive (must not be seen interlaced)\n")
-    print("| file | bian | idet | idet TFF/BFF/prog/und |\n" + "|---" * 4 + "|")
+    print("| file | bian | edges: combed tff/bff/whole | idet | idet TFF/BFF/prog/und |\n" + "|---" * 5 + "|")
     for row in progressive_rows:
         print("| " + " | ".join(row) + " |")
 
@@ -328,7 +326,7 @@ def detect_main(pairs: int) -> None:
     print(f"| bian (plan, --deinterlace auto) | {tally([(r[1], r[2]) for r in woven_rows])} | "
           f"{sum(r[1] != 'progressive' for r in progressive_rows)} |")
     print(f"| FFmpeg idet | {tally([(r[1], r[4]) for r in woven_rows])} | "
-          f"{sum(r[2] != 'progressive' for r in progressive_rows)} |")
+          f"{sum(r[3] != 'progressive' for r in progressive_rows)} |")
     print(f"\nplan time (probe + look, {len(seconds)} files): mean {np.mean(seconds):.2f} s, max {max(seconds):.2f} s")
 
 
