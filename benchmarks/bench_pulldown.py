@@ -1,11 +1,14 @@
 """Inverse telecine: a 3:2 pull-down transfer (one film frame in five shown twice) back to the film's frames.
 
-Two inputs:
+Three inputs:
 - remaster_clip.mp4 (whole clip, 360 frames at 29 fps): every frame with index ≡ 3 (mod 5) repeats the one
   before, straight through its cuts (measured in notes/issue-9.md); output 4/5 of the rate, 23.2 fps.
 - a telecine made here with known truth: sample_bw frames (shrunk to half size) taken as 23.976 fps film;
   each run of 4 film frames becomes 5 video frames, one of them shown twice, at 29.97 fps, the copy with
   light noise (σ 1.5/255), written as H.264 (crf 16, 4:2:0) like a video transfer.
+- the same film frames through FFmpeg's 3:2 ``telecine`` filter (interlaced fields), restored end to end by
+  ``bian restore`` (deinterlace, then frame rate) and by ``fieldmatch,decimate``: PSNR only (no output frame
+  is a source frame once fields are matched or interpolated).
 
 Methods, same run: bian's frame-rate stage at 4/5 of the rate (pull-down undone where the cadence is seen,
 the default), bian before (``--pulldown keep``: copies replaced by interpolation, then interpolated to the
@@ -70,11 +73,11 @@ def bian(frames: list[Frame], rate: Fraction, pulldown: str) -> tuple[list[np.nd
     return out, cpu() - start
 
 
-def decimate(path: Path, work: Path, threads: int) -> tuple[list[np.ndarray], float]:
+def decimate(path: Path, work: Path, threads: int, chain: str = "decimate=cycle=5") -> tuple[list[np.ndarray], float]:
     out = work / "decimated.mkv"
     start = cpu()
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-threads", str(threads), "-i", str(path), "-vf",
-                    "decimate=cycle=5", "-filter_threads", str(threads), "-c:v", "ffv1", str(out)], check=True)
+                    chain, "-filter_threads", str(threads), "-c:v", "ffv1", str(out)], check=True)
     spent = cpu() - start
     return [f.image for f in decode(out)], spent
 
@@ -153,6 +156,36 @@ def run_clip(name: str, path: Path, film_of: list[int], truth, threads: int, wor
     table(f"{name}: {len(frames)} frames at {rate} fps → {rate * Fraction(4, 5)} fps", rows)
 
 
+def interlaced(work: Path, count: int, threads: int) -> None:
+    """The NTSC chain: the same film frames through FFmpeg's ``telecine`` filter (3:2 fields, top first,
+    interlaced H.264), restored by ``bian restore --pulldown remove`` (deinterlace stage, then this one) and
+    by ``fieldmatch,decimate``; PSNR of output frame j against film frame j, decoded alike."""
+    import bian
+
+    film = work / "film.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(FILM / "sample_bw.mp4"), "-vf",
+                    f"select=between(n\\,120\\,{119 + count}),setpts=N/(24000/1001)/TB,scale=iw/2:ih/2",
+                    "-r", "24000/1001", "-c:v", "ffv1", str(film)], check=True)
+    source = work / "interlaced.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(film), "-vf", "telecine=first_field=t:pattern=23",
+                    "-c:v", "libx264", "-crf", "14", "-flags", "+ilme+ildct", "-x264opts", "tff=1",
+                    "-pix_fmt", "yuv420p", "-r", "30000/1001", str(source)], check=True)
+    truth = [f.image for f in decode(film)]
+    rows = {}
+    for method, pulldown in (("bian --pulldown remove", "remove"), ("bian before (--pulldown keep)", "keep")):
+        out = work / f"{pulldown}.mkv"
+        start = cpu()
+        bian.restore(source, out, fps="24000/1001", pulldown=pulldown, codec="ffv1", quiet=True)
+        rows[method] = ([f.image for f in decode(out)], cpu() - start)
+    rows["ffmpeg fieldmatch,decimate"] = decimate(source, work, threads, "fieldmatch,decimate")
+    print(f"\nsample_bw film through 3:2 interlaced telecine ({len(truth)} film frames, H.264): PSNR vs film")
+    print("| method | frames out | PSNR mean (dB) | frames below 30 dB | CPU s |")
+    print("|---|---|---|---|---|")
+    for method, (out, spent) in rows.items():
+        values = [psnr(a, b) for a, b in zip(out, truth)]
+        print(f"| {method} | {len(out)} | {np.mean(values):.2f} | {sum(v < 30 for v in values)} | {spent:.1f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--film-frames", type=int, default=160)
@@ -170,6 +203,7 @@ def main() -> None:
         path, film = telecine(work, args.film_frames)
         film_of = [j for j in range(len(film)) for _ in range(2 if j % 4 == 1 else 1)]
         run_clip(f"sample_bw telecine ({len(film)} film frames, H.264)", path, film_of, film, args.threads, work)
+        interlaced(work, args.film_frames, args.threads)
 
 
 if __name__ == "__main__":
