@@ -29,7 +29,7 @@ ORDERS = ("auto", "tff", "bff")
 OPTIONS = [
     Option("deinterlace", choice("deinterlace", MODES), "auto", "rebuild whole frames from interlaced video "
            "(two fields per frame: DV, VHS, TV transfers): auto (default; when the stream is flagged "
-           "interlaced), on or off", choices=MODES),
+           "interlaced, or its frames show combing clearly), on or off", choices=MODES),
     Option("field_order", choice("field_order", ORDERS), "auto", "which field of an interlaced frame comes "
            "first: auto (default; as the pictures show, else as the stream states, else top), tff (top) or bff "
            "(bottom)", choices=ORDERS),
