@@ -83,7 +83,7 @@ def decimate(path: Path, work: Path, threads: int, chain: str = "decimate=cycle=
 
 
 def telecine(work: Path, count: int) -> tuple[Path, list[np.ndarray]]:
-    """sample_bw frames 120 … as film (a cut at 207 inside), half size; copy of the 2nd frame of every 4."""
+    """sample_bw frames 120 … as film (cuts at 134 and 207 inside), half size; copy of the 2nd frame of every 4."""
     with av.open(str(FILM / "sample_bw.mp4")) as container:
         film = []
         for i, f in enumerate(container.decode(video=0)):
