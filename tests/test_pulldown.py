@@ -225,3 +225,45 @@ def test_telecined_file_end_to_end(tmp_path):
         errors = [np.mean(np.abs(picture - t)) for t in truth[max(0, k - 2):k + 3]]
         assert int(np.argmin(errors)) == min(k, 2) and min(errors) < 4
     assert abs(audio_seconds(out) - len(made) / rate) <= 1 / rate
+
+
+def _decode(path, start=0, count=None, half=False):
+    import av
+
+    with av.open(str(path)) as c:
+        pictures = []
+        for i, f in enumerate(c.decode(video=0)):
+            if i >= start:
+                rgb = f.to_ndarray(format="rgb24")
+                pictures.append(cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), interpolation=cv2.INTER_AREA)
+                                if half else rgb)
+            if count is not None and len(pictures) == count:
+                break
+    return pictures
+
+
+def test_remaster_clip_gives_its_film_frames(shared):
+    """remaster_clip.mp4 is 29 fps with every frame whose index is 3 mod 5 a copy of the one before (through
+    its cuts, some copies noisy enough that the held-frame test misses 13 of the 72): at 23.2 fps every output
+    frame is an untouched non-copy source frame, in order, each once."""
+    pictures = _decode(shared / "data" / "film" / "remaster_clip.mp4")
+    rate = Fraction(29)
+    frames = [Frame(image=p, time=k / rate, duration=1 / rate, index=k) for k, p in enumerate(pictures)]
+    out = run(stage({"fps": rate * Fraction(4, 5)}, rate), frames)
+    check_times(out, frames, rate * Fraction(4, 5))
+    by_bytes = {p.tobytes(): k for k, p in reversed(list(enumerate(pictures)))}
+    shown = [by_bytes.get(f.image.tobytes()) for f in out]
+    assert shown == [k for k in range(len(pictures)) if k % 5 != 3]
+
+
+def test_real_film_at_30_fps_is_not_decimated(shared):
+    """sample_bw's frames (with its near-still stretch and a few held frames) taken as 30 fps video: 4/5 of
+    the rate converts them exactly as --pulldown keep does."""
+    pictures = _decode(shared / "data" / "film" / "sample_bw.mp4", start=150, count=60, half=True)
+    frames = [Frame(image=p, time=Fraction(k, 30), duration=Fraction(1, 30), index=k) for k, p in enumerate(pictures)]
+    a = run(stage({"fps": Fraction(24)}, Fraction(30)), frames)
+    b = run(stage({"fps": Fraction(24), "pulldown": "keep"}, Fraction(30)), frames)
+    assert len(a) == len(b) == 48
+    for x, y in zip(a, b):
+        assert x.time == y.time
+        np.testing.assert_array_equal(x.image, y.image)
