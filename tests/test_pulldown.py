@@ -210,6 +210,12 @@ def test_telecined_file_end_to_end(tmp_path):
     plan = build_plan(src, tmp_path / "x.mov", {})
     assert any(n.startswith("telecined film") and "--fps 24000/1001" in n for n in plan.notes)
     assert not any(n.startswith("telecined film") for n in build_plan(film, tmp_path / "y.mov", {}).notes)
+    assert not any("pulldown" in n for n in build_plan(src, tmp_path / "x.mov", {"pulldown": "remove"}).notes)
+    video = tmp_path / "video.mp4"  # 30 fps, no pull-down
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x96:rate=30:duration=2", "-c:v", "libx264", str(video))
+    assert not any("pulldown" in n or "telecined" in n for n in build_plan(video, tmp_path / "z.mov", {}).notes)
+    assert any(n.startswith("--pulldown remove: the plan's look found no")
+               for n in build_plan(video, tmp_path / "z.mov", {"pulldown": "remove"}).notes)
     out = tmp_path / "out.mov"
     bian.restore(src, out, pulldown="remove", preset="ultrafast", crf=12)
     times = video_times(out)

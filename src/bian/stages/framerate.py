@@ -120,13 +120,20 @@ cycles)."""
 
 
 def note(stages: list, info, opts: dict) -> str | None:
-    """The plan's line on a telecined source that is not brought back to its film rate: the option that does."""
+    """The plan's line on pull-down: a telecined source not brought back to its film rate (the option that
+    does it), or ``--pulldown remove`` on a source where the plan's look found no cadence."""
     rate = nominal_rate(info.rate)
-    if not rate or opts.get("pulldown", "auto") == "keep" or any(getattr(s, "film", False) for s in stages):
+    asked = opts.get("pulldown", "auto")
+    if not rate or asked == "keep" or not (28 <= rate <= 31 or rate == 20):
+        return None  # NTSC video (and 16 fps film at 20): not worth a look elsewhere
+    film = any(getattr(s, "film", False) for s in stages)
+    if film and asked != "remove":
         return None
-    if not (28 <= rate <= 31 or rate == 20):  # NTSC video (and 16 fps film at 20): not worth a look elsewhere
-        return None
-    if not (any(getattr(s, "telecine", False) for s in stages) or telecined(info)):
+    seen = any(getattr(s, "telecine", False) for s in stages) or telecined(info)
+    if film:
+        return None if seen else ("--pulldown remove: the plan's look found no steady pull-down cadence; where "
+                                  "none is seen, frames are interpolated to the new rate as for any video")
+    if not seen:
         return None
     return (f"telecined film (one frame in five shown twice): --pulldown remove (--fps {_text(rate * Fraction(4, 5))}) "
             "gives its own frames back")
