@@ -173,7 +173,7 @@ class FrameRate(Stage):
             raise OptionError(f"--at-cuts must be repeat or crossfade, got {at_cuts!r}")
         self.timing, self.engine, self.at_cuts, self.dedup = timing, engine, at_cuts, dedup
         self.film = film
-        """Pull-down is undone where seen (the output rate is 4/5 of the source's)."""
+        """Pull-down is undone where its cadence is seen (the output rate is 4/5 of the source's)."""
         # held-frame runs and the outer frames for acceleration need this much context (see _outer)
         self.convert_before = MAX_HOLD + 1 + duplicates.NEIGHBOURS if dedup else 1
         self.convert_after = MAX_HOLD + 2 + duplicates.NEIGHBOURS if dedup else 2
@@ -198,7 +198,7 @@ class FrameRate(Stage):
     def describe(self) -> dict:
         return {"fps": _text(self.timing.rate), "multi": self.timing.multi if self.timing.rate is None else None,
                 "speed": _text(self.timing.speed), "at_cuts": self.at_cuts, "dedup": self.dedup,
-                "pulldown": "remove" if self.film else None, **self.engine.describe()}
+                "pulldown": self.film, **self.engine.describe()}
 
     def output_timing(self, time_base, rate):
         return self.timing.time_base(time_base), self.timing.output_rate(rate)
