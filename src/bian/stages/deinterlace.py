@@ -64,7 +64,9 @@ def build(opts: dict, source) -> list:
     pattern = look(video)
     if seen is not None:
         order, origin = (order, "option") if order != "auto" else (seen, "pictures")
-        return [Deinterlace(order == "tff", origin, seen=(pattern[f"edge_{seen}"], pattern["frames"]))]
+        # film in fields shifted by one (2:2) combs every frame and is seen so: matched as on a flagged stream
+        return [Deinterlace(order == "tff", origin, pattern["telecine"], pulled_down(pattern),
+                            seen=(pattern[f"edge_{seen}"], pattern["frames"]))]
     if mode == "auto" and progressive(pattern):
         return []
     order, origin = field_order(order, video, pattern)
