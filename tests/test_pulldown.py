@@ -90,6 +90,19 @@ def test_pulldown_gives_the_film_frames_back(place):
     assert all(abs(f.time - first_shown[j]) <= 1 / NTSC for j, f in enumerate(out))
 
 
+def test_millisecond_timestamps():
+    """Matroska and many MP4s store times in milliseconds: 29.97 fps frames sit up to ½ ms off the grid,
+    so an output time can fall in the interval before its own; the film frames come back all the same."""
+    film = film_frames(60, seed=11)
+    frames, _ = telecine(film, place=1)
+    times = [Fraction(round(f.time * 1000), 1000) for f in frames]
+    ends = times[1:] + [times[-1] + Fraction(33, 1000)]
+    frames = [f.replace(time=t, duration=end - t) for f, t, end in zip(frames, times, ends)]
+    out = run(stage({"fps": FILM}), frames)
+    check_times(out, frames, FILM)
+    assert [film_index(f.image, film) for f in out] == list(range(60))
+
+
 def test_noisy_copy_found_by_its_place_in_the_cadence():
     # grain on every film frame and a copy with three times the noise: alone it does not look held
     film = film_frames(40, seed=3, grain=0.01)

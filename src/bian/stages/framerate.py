@@ -20,6 +20,7 @@ cadence breaks (an edit made on video) the frames are converted as above.
 """
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from fractions import Fraction
 
@@ -179,7 +180,7 @@ class FrameRate(Stage):
         self.convert_after = MAX_HOLD + 2 + duplicates.NEIGHBOURS if dedup else 2
         self.before, self.after = self.convert_before, self.convert_after
         if film:  # the cycles judged around the current one (see _film_frame); older ones by thumbnail only
-            self.before = max(self.before, pulldown.CYCLE * (PAST + 1) - 1)
+            self.before = max(self.before, pulldown.CYCLE * (PAST + 1))
             self.after = max(self.after, pulldown.CYCLE * (FUTURE + 1))
             self.pixels_before = self.convert_before
         self._memo: OrderedDict = OrderedDict()
@@ -220,61 +221,66 @@ class FrameRate(Stage):
         return self._convert(frames[lo:hi], sums[lo:hi], c - lo)
 
     def _film_frame(self, frames, sums, c) -> list[Frame] | None:
-        """The output of frame ``c`` where the pull-down cadence is steady: the film frame that the output
-        frame in c's interval stands for, untouched; None where the cadence is not clear (or the timing is
-        not the regular one of a 4/5 conversion).
+        """The output of frame ``c`` where the pull-down cadence is steady: for each output frame in c's
+        interval, the film frame it stands for, untouched; None where the cadence is not clear (or the
+        timestamps are not those of a constant rate).
 
-        A cycle is the five source frames after one whose interval holds no output frame (e); its four output
-        frames show its four film frames in order, so the film frames after the copy come one source frame
-        early (output frame times sit 0, ¼, ½, ¾ of a source frame after their frames': this moves film
-        frames least, at most 1/30 s). Everything is judged on frames e − 15 … e + 10, the same for every
-        frame of the cycle."""
+        Places are counted in source frames from time zero (t × source rate, rounded: timestamps stored in
+        milliseconds are off by a fraction of a frame). Output frame k sits at 1.25 k, so every fifth place
+        (≡ 4 mod 5) holds none; a cycle is the five places after such an empty one, and its four output
+        frames show its four film frames in order."""
+        n, rate = len(frames), self.timing.rate * Fraction(5, 4)
+        cur = sums[c]
+        own = self.timing.frames_in(cur[1], sums[c + 1][1] if c + 1 < n else cur[1] + cur[2])
+        shift = round(cur[1] * rate) - c  # window frame i stands at place i + shift
+        out = []
+        for when, duration in own:
+            at = math.floor(when * rate) - shift  # the window frame whose place holds this output frame
+            p = (at + shift - 4) % pulldown.CYCLE  # 1 … 4 after the cycle's empty place
+            found = self._film_source(frames, sums, at - p, p, rate, shift)
+            if found is None:
+                return None
+            u, cut = found
+            meta = dict(frames[u].meta)
+            meta.pop("cut", None)
+            if cut:
+                meta["cut"] = True
+            out.append(frames[u].replace(time=when, duration=duration, index=frames[c].index, meta=meta))
+        return out
+
+    def _film_source(self, frames, sums, e, p, rate, shift) -> tuple[int, bool] | None:
+        """(window index of the film frame shown at place ``p`` of the cycle after window frame ``e``, whether
+        a scene cut comes just before it), or None where that cycle's cadence is not clear.
+
+        The film frames after the copy come one source frame early (output times sit 0, ¼, ½, ¾ of a source
+        frame after their frames' times: this moves film frames least, at most 1/30 s). The cycle is judged on
+        window frames e − 15 … e + 10 whichever frame's window asks, so all its output frames agree."""
         n = len(frames)
-
-        def slots(i):
-            end = sums[i + 1][1] if i + 1 < n else sums[i][1] + sums[i][2]
-            return self.timing.frames_in(sums[i][1], end)
-
-        own = slots(c)
-        if len(own) != 1:
-            return None
-        e = next((i for i in range(c - 1, max(-1, c - pulldown.CYCLE), -1) if not slots(i)), None)
-        if e is None and c < pulldown.CYCLE - 1:  # the stream starts inside the first cycle
-            e = next((i - pulldown.CYCLE for i in range(c + 1, min(n, c + pulldown.CYCLE)) if not slots(i)), None)
-        if e is None:
-            return None
         first, last = max(0, e - pulldown.CYCLE * PAST), min(n - 1, e + pulldown.CYCLE * (FUTURE + 1))
-        if any(len(slots(i)) != ((i - e) % pulldown.CYCLE != 0) for i in range(first, last + 1)):
-            return None  # timestamps off the regular grid: no fixed cycle
+        if e + p >= n or any(abs(sums[i][1] * rate - i - shift) >= Fraction(1, 4) for i in range(first, last + 1)):
+            return None  # beyond the window, or timestamps off a constant rate
         thumbs = [s[3] for s in sums]
         diffs = np.full(n + pulldown.CYCLE, np.nan)  # NaN: beyond the stream's ends
         cuts = np.zeros(n + pulldown.CYCLE, bool)
         for i in range(max(1, first), last + 1):
             diffs[i] = duplicates.difference(thumbs[i - 1], thumbs[i])
             cuts[i] = self._remembered(("cut", sums[i - 1][:2], sums[i][:2]), is_cut, thumbs[i - 1], thumbs[i])
-        votes = []
+        cycles = []
         for m in range(-PAST, FUTURE + 1):
             start = e + 1 + pulldown.CYCLE * m
             if m != 0 and (start < first or start + pulldown.CYCLE - 1 > last):
                 continue  # beyond the stream's ends
             if m == 0:
-                mine = len(votes)
-            span = slice(start, start + pulldown.CYCLE)
-            votes.append(pulldown.lows(diffs[span], cuts[span]))
-        place = pulldown.copy_place(votes, mine)
+                own = len(cycles)
+            cycles.append(pulldown.lows(diffs[start:start + pulldown.CYCLE], cuts[start:start + pulldown.CYCLE]))
+        place = pulldown.copy_place(cycles, own)
         span = slice(e + 1, e + 1 + pulldown.CYCLE)
         if place is None or (e + 1 + place < n and not pulldown.plausible_copy(diffs[span], cuts[span], place)):
             return None  # (a copy past the stream's end leaves the last frames as they are)
-        k, p = place + 1, c - e  # where the copy and this frame are in the cycle, 1 … 5
-        u = c + 1 if p >= k else c
-        if not 0 <= u < n or frames[u] is None:
+        u = e + p + 1 if p >= place + 1 else e + p
+        if u >= n or frames[u] is None:
             return None
-        meta = dict(frames[u].meta)
-        meta.pop("cut", None)
-        if u > 0 and cuts[u]:
-            meta["cut"] = True
-        (when, duration), = own
-        return [frames[u].replace(time=when, duration=duration, index=frames[c].index, meta=meta)]
+        return u, bool(u > 0 and cuts[u])
 
     def _convert(self, frames, sums, c) -> list[Frame]:
         """The output of frame ``c`` by interpolation (``frames``: the window the conversion needs)."""
