@@ -151,9 +151,11 @@ def field_pattern(frames: list[np.ndarray]) -> dict:
     combed: list[bool | None] = []
     tops = [(f[0::2][:-1] + f[0::2][1:]) * np.float32(0.5) for f in frames]
     bottoms = [f[1::2][: len(t)] for f, t in zip(frames, tops)]
+    spread = [_spread(t) for t in tops]  # each top field is compared in three frames
     for k in range(1, len(frames) - 1):
         diffs = np.stack([np.abs(bottoms[k] - tops[j]) for j in (k, k - 1, k + 1)])
-        edge = _edge_vote(diffs, bottoms[k], tops[k - 1:k + 2])
+        down = np.maximum(np.maximum(spread[k - 1], spread[k]), np.maximum(spread[k + 1], _spread(bottoms[k])))
+        edge = _edge_vote(diffs, tops[k - 1:k + 2], down)
         if edge:
             votes[f"edge_{edge}"] += 1
         # judged where the three disagree (moving parts): still detail and grain weigh on all three alike
@@ -184,11 +186,27 @@ _REACH = 2
 (with one, text rolling up two lines a frame came out combed)."""
 
 
-def _edge_vote(diffs: np.ndarray, bottom: np.ndarray, tops: list[np.ndarray]) -> str | None:
+def _spread(field: np.ndarray) -> np.ndarray:
+    """How much each line of ``field`` differs from the field's lines up to :data:`_REACH` above and below
+    (largest absolute difference; infinite where those lines are missing): what a vertical shift (motion,
+    or a spatial offset between two fields) can change there. Same shape as ``field``."""
+    r = _REACH
+    out = np.full(field.shape, np.inf, np.float32)
+    if len(field) <= 2 * r:
+        return out
+    out[r:-r] = 0
+    for j in range(1, r + 1):
+        out[r:-r] = np.maximum(out[r:-r], np.maximum(np.abs(field[r - j:len(field) - r - j] - field[r:-r]),
+                                                     np.abs(field[r + j:len(field) - r + j] - field[r:-r])))
+    return out
+
+
+def _edge_vote(diffs: np.ndarray, tops: list[np.ndarray], down: np.ndarray) -> str | None:
     """What a frame's vertical edges say about its fields: "tff", "bff", "progressive" or None.
 
     ``diffs``: the bottom field's differences to the (half-line shifted) top fields of the same, previous
-    and next frame; ``bottom``: that bottom field; ``tops``: those top fields (previous, same, next).
+    and next frame; ``tops``: those top fields (previous, same, next); ``down``: the largest
+    :func:`_spread` of those fields and the bottom field.
     Judged only on vertical edges (the picture changes along a line, flat across lines in every field
     compared) and only where the differences exceed what a shift by a line could make there: fine
     horizontal detail, which one field cannot predict from the other, says nothing, and neither does
@@ -201,15 +219,6 @@ def _edge_vote(diffs: np.ndarray, bottom: np.ndarray, tops: list[np.ndarray]) ->
     top = tops[1]
     across = np.zeros(top.shape, np.float32)
     across[:, 1:-1] = np.abs(top[:, 2:] - top[:, :-2])
-    # how much a line differs from its field's lines up to _REACH above and below, in any of the fields
-    # compared: what a vertical shift (motion, or a spatial offset between the fields) can change there
-    r = _REACH
-    down = np.full(top.shape, np.inf, np.float32)
-    down[r:-r] = 0
-    for t in (*tops, bottom):
-        for j in range(1, r + 1):
-            down[r:-r] = np.maximum(down[r:-r], np.maximum(np.abs(t[r - j:len(t) - r - j] - t[r:-r]),
-                                                           np.abs(t[r + j:len(t) - r + j] - t[r:-r])))
     edge = (across > _EDGE) & (across > 2 * down)  # sharp across, flat to the lines above and below
     moving = edge & (diffs.max(axis=0) - diffs.min(axis=0) > _MOTION + down)
     if moving.sum() < max(50, moving.size // 2000):
