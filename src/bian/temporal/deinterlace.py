@@ -151,11 +151,9 @@ def field_pattern(frames: list[np.ndarray]) -> dict:
     combed: list[bool | None] = []
     tops = [(f[0::2][:-1] + f[0::2][1:]) * np.float32(0.5) for f in frames]
     bottoms = [f[1::2][: len(t)] for f, t in zip(frames, tops)]
-    spread = [_spread(t) for t in tops]  # each top field is compared in three frames
     for k in range(1, len(frames) - 1):
         diffs = np.stack([np.abs(bottoms[k] - tops[j]) for j in (k, k - 1, k + 1)])
-        down = np.maximum(np.maximum(spread[k - 1], spread[k]), np.maximum(spread[k + 1], _spread(bottoms[k])))
-        edge = _edge_vote(diffs, tops[k - 1:k + 2], down)
+        edge = _edge_vote(diffs, tops[k - 1:k + 2], bottoms[k])
         if edge:
             votes[f"edge_{edge}"] += 1
         # judged where the three disagree (moving parts): still detail and grain weigh on all three alike
@@ -186,48 +184,43 @@ _REACH = 2
 (with one, text rolling up two lines a frame came out combed)."""
 
 
-def _spread(field: np.ndarray) -> np.ndarray:
-    """How much each line of ``field`` differs from the field's lines up to :data:`_REACH` above and below
-    (largest absolute difference; infinite where those lines are missing): what a vertical shift (motion,
-    or a spatial offset between two fields) can change there. Same shape as ``field``."""
-    r = _REACH
-    out = np.full(field.shape, np.inf, np.float32)
-    if len(field) <= 2 * r:
-        return out
-    out[r:-r] = 0
-    for j in range(1, r + 1):
-        out[r:-r] = np.maximum(out[r:-r], np.maximum(np.abs(field[r - j:len(field) - r - j] - field[r:-r]),
-                                                     np.abs(field[r + j:len(field) - r + j] - field[r:-r])))
-    return out
-
-
-def _edge_vote(diffs: np.ndarray, tops: list[np.ndarray], down: np.ndarray) -> str | None:
+def _edge_vote(diffs: np.ndarray, tops: list[np.ndarray], bottom: np.ndarray) -> str | None:
     """What a frame's vertical edges say about its fields: "tff", "bff", "progressive" or None.
 
     ``diffs``: the bottom field's differences to the (half-line shifted) top fields of the same, previous
-    and next frame; ``tops``: those top fields (previous, same, next); ``down``: the largest
-    :func:`_spread` of those fields and the bottom field.
-    Judged only on vertical edges (the picture changes along a line, flat across lines in every field
-    compared) and only where the differences exceed what a shift by a line could make there: fine
-    horizontal detail, which one field cannot predict from the other, says nothing, and neither does
-    vertical motion, which a spatial offset between the fields mimics (a line-doubled or upscaled picture
-    panning). What is left is sideways motion, which only a time offset between the fields explains.
-    There, a woven frame's own fields differ about as much as one field and the nearer field of a
-    neighbour (half a frame period each), and much less than the farther one (one and a half); a
-    progressive frame's own fields agree. The neighbours' top fields must differ from this one on both
+    and next frame; ``tops``: those top fields (previous, same, next); ``bottom``: the bottom field.
+    Judged only on vertical edges (the picture changes along a line, flat over :data:`_REACH` lines above
+    and below in every field compared) and only where the differences exceed what a vertical shift could
+    make there: fine horizontal detail, which one field cannot predict from the other, says nothing, and
+    neither does vertical motion, which a spatial offset between the fields mimics (a line-doubled or
+    upscaled picture panning). What is left is sideways motion, which only a time offset between the
+    fields explains. There, a woven frame's own fields differ about as much as one field and the nearer
+    field of a neighbour (half a frame period each), and much less than the farther one (one and a half);
+    a progressive frame's own fields agree. The neighbours' top fields must differ from this one on both
     sides (a held frame matches its copy for want of motion, not by its moment)."""
-    top = tops[1]
-    across = np.zeros(top.shape, np.float32)
-    across[:, 1:-1] = np.abs(top[:, 2:] - top[:, :-2])
-    edge = (across > _EDGE) & (across > 2 * down)  # sharp across, flat to the lines above and below
-    moving = edge & (diffs.max(axis=0) - diffs.min(axis=0) > _MOTION + down)
-    if moving.sum() < max(50, moving.size // 2000):
+    top, r = tops[1], _REACH
+    across = np.abs(top[r:-r, 2:] - top[r:-r, :-2]) if len(top) > 2 * r else np.zeros((0, 0), np.float32)
+    ys, xs = np.nonzero(across > _EDGE)  # the few candidates, looked at closely (a plan looks at 42 frames)
+    if len(ys) < 50:
+        return None
+    across, ys, xs = across[ys, xs], ys + r, xs + 1
+    # how much each candidate differs from its field's lines up to _REACH above and below, in any field
+    # compared: what a vertical shift (motion, or a spatial offset between the fields) can change there
+    down = np.zeros(len(ys), np.float32)
+    for field in (*tops, bottom):
+        centre = field[ys, xs]
+        for j in (*range(-r, 0), *range(1, r + 1)):
+            down = np.maximum(down, np.abs(field[ys + j, xs] - centre))
+    near = diffs[:, ys, xs]
+    moving = (across > 2 * down) & (near.max(axis=0) - near.min(axis=0) > _MOTION + down)
+    if moving.sum() < max(50, top.size // 2000):
         return None  # too little sideways motion to judge
-    same, before, after = (float(d[moving].mean()) for d in diffs)
+    ys, xs = ys[moving], xs[moving]
+    same, before, after = (float(d) for d in near[:, moving].mean(axis=1))
     close, far = min(before, after), max(before, after)
     if same < 0.35 * close:
         return "progressive"
-    neighbours = min(float(np.abs(top - t)[moving].mean()) for t in (tops[0], tops[2]))
+    neighbours = min(float(np.abs(top[ys, xs] - t[ys, xs]).mean()) for t in (tops[0], tops[2]))
     if far > 1.6 * close and same > 0.6 * close and neighbours > 0.4 * far:
         return "tff" if before > after else "bff"
     return None
