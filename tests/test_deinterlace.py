@@ -1,5 +1,6 @@
 """Deinterlacing: a generated woven clip with a known answer (still area + moving bars), field order
-both ways, options and the plan, and a CLI run on an interlaced-flagged file."""
+both ways, options and the plan, a CLI run on an interlaced-flagged file, and combing seen in files not
+flagged (woven clips seen; progressive stripes, grain, text, doubled lines, held and still frames not)."""
 import json
 import subprocess
 import sys
