@@ -237,7 +237,8 @@ def test_unreadable_input_says_permissions(tmp_path):
 
 def test_interlaced_capture_is_named(tmp_path):
     """A DV/VHS/TV capture (two fields per frame) went through the stages as whole frames without a word; the
-    plan now names it (and deinterlaces it: tests/test_deinterlace.py)."""
+    plan now names it and deinterlaces it (tests/test_deinterlace.py, flagged or not); the same motion coded
+    progressive is not named (the plan's look sees no combing in it)."""
     src, plain = tmp_path / "capture.mp4", tmp_path / "plain.mp4"
     motion = "testsrc2=size=160x96:rate=50:duration=0.2"
     ffmpeg("-f", "lavfi", "-i", motion, "-vf", "tinterlace=mode=interleave_top,setfield=tff", "-c:v", "libx264",
