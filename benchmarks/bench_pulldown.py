@@ -66,7 +66,7 @@ def cpu() -> float:
 def bian(frames: list[Frame], rate: Fraction, pulldown: str) -> tuple[list[np.ndarray], float]:
     source = Source("video", frames[0].width, frames[0].height, 8, False, rate, len(frames))
     stage = framerate.build({"fps": rate * Fraction(4, 5), "pulldown": pulldown}, source)[0]
-    assert stage.film == (pulldown == "auto")
+    assert bool(stage.film) == (pulldown == "auto")
     start = cpu()
     out = [f.image if f.image.dtype == np.uint8 else cv2.convertScaleAbs(f.image, alpha=255)
            for f in apply_stage(stage, frames)]

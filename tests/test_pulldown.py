@@ -18,7 +18,7 @@ NTSC = Fraction(30000, 1001)
 FILM = NTSC * Fraction(4, 5)
 
 
-def film_frames(count, seed=0, size=(48, 64), grain=0.0):
+def film_frames(count, seed=0, size=(48, 64), grain=0.0, start=0):
     """Distinct pictures: a textured square moving to and fro over a textured background, with fresh grain
     (σ in [0, 1] units) on each."""
     rng = np.random.default_rng(seed)
@@ -26,7 +26,7 @@ def film_frames(count, seed=0, size=(48, 64), grain=0.0):
     background = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 2)
     square = rng.random((10, 10)).astype(np.float32)
     out = []
-    for j in range(count):
+    for j in range(start, start + count):
         img = background + np.float32(j / 1e4)  # no two alike
         x = 2 + abs((2 * j + 25) % 100 - 50)  # to and fro
         img[16:26, x:x + 10] = square
@@ -103,6 +103,27 @@ def test_millisecond_timestamps():
     assert [film_index(f.image, film) for f in out] == list(range(60))
 
 
+@pytest.mark.parametrize("pattern", [(3, 2), (2, 3), (2, 3, 3, 2)], ids=["3:2", "2:3", "2:3:3:2"])
+def test_field_rate_pulldown_at_59_94(pattern):
+    """24 fps film at 59.94 fps (each film frame shown 3 times then 2, or 2:3:3:2), copies with light noise:
+    at 23.976 each output frame is its film frame, untouched, shown once; also where the film holds a
+    picture itself (the square turns back at film frames 12/13 and 37/38)."""
+    film = film_frames(40, seed=13)
+    rng = np.random.default_rng(2)
+    rate = Fraction(60000, 1001)
+    pictures = []
+    for j, picture in enumerate(film):
+        pictures.append(picture)
+        for _ in range(pattern[j % len(pattern)] - 1):
+            pictures.append(np.clip(picture + rng.normal(0, 1 / 255, picture.shape).astype(np.float32), 0, 1))
+    frames = [Frame(image=p, time=k / rate, duration=1 / rate, index=k) for k, p in enumerate(pictures)]
+    st = stage({"pulldown": "remove"}, rate)
+    assert st.rate == FILM and st.film == Fraction(2, 5)
+    out = run(st, frames)
+    check_times(out, frames, FILM)
+    assert [film_index(f.image, film) for f in out] == list(range(40))
+
+
 def test_noisy_copy_found_by_its_place_in_the_cadence():
     # grain on every film frame and a copy with three times the noise: alone it does not look held
     film = film_frames(40, seed=3, grain=0.01)
@@ -155,6 +176,17 @@ def test_video_without_cadence_is_converted_as_before():
     assert sum(bool(f.meta.get("interpolated")) for f in a) > 30
 
 
+def test_59_94_video_without_cadence_is_converted_as_before():
+    film = film_frames(50, seed=17, grain=0.01)
+    rate = Fraction(60000, 1001)
+    frames = [Frame(image=p, time=k / rate, duration=1 / rate, index=k) for k, p in enumerate(film)]
+    a = run(stage({"fps": FILM}, rate), frames)
+    b = run(stage({"fps": FILM, "pulldown": "keep"}, rate), frames)
+    assert len(a) == len(b) == 20
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.image, y.image)
+
+
 def test_segmented_run_equals_whole_run():
     film = film_frames(48, seed=9)
     frames, _ = telecine(film, place=3)
@@ -199,6 +231,14 @@ def test_cycle_lows_and_copy_place():
     assert pulldown.copy_place([lean] * 5, 2) == 3
     assert pulldown.copy_place([lean, lean, none, lean, lean], 2) is None
     assert pulldown.copy_place([({1, 3}, {1, 3})] * 5, 2) is None  # held on twos: no single place
+    assert pulldown.starts(np.array([9.0, 0.2, 0.3, 8, 0.1]), cuts) == (0, 3)
+    assert pulldown.starts(np.array([9.0, 0.2, 0.3, 0.4, 8]), cuts) is None  # 4 apart: not 3:2
+    assert pulldown.starts(np.array([9.0, 0.2, 5, 8, 0.1]), cuts) is None  # 3 real changes
+    assert pulldown.starts(np.array([np.nan, 0.2, 0.3, 8, 0.1]), cuts) == (0, 3)  # the stream's first frame
+    both, held = (0, 3), np.array([9.0, 0.2, 0.3, 0.1, 0.1])  # the film held its picture at place 3
+    assert pulldown.start_places([both, both, None, both], 2, held, cuts) == both
+    assert pulldown.start_places([both, both, None, both], 2, np.array([9.0, 5, 0.3, 0.1, 0.1]), cuts) is None
+    assert pulldown.start_places([(1, 4), (0, 2), both], 1, held, cuts) is None  # 1 frame apart: a break
     drift = [firm, firm, ({2}, {2}), ({2}, {2}), firm]
     assert pulldown.copy_place(drift, 2) == 2 and pulldown.copy_place(drift, 1) == 3
     assert pulldown.copy_place([none, none, ({2}, {2}), none, firm], 2) is None

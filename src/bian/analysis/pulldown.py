@@ -1,5 +1,6 @@
 """Pull-down cadence: film of rate r carried at 5/4 r by showing one frame in every five twice (24 fps film
-telecined to 29.97 and field-matched, 16 fps film printed for 20 fps).
+telecined to 29.97 and field-matched, 16 fps film printed for 20 fps), or at 5/2 r by showing each film
+frame three times, then two (24 fps film at 59.94 fps: 3:2 or 2:3:3:2 at the field rate).
 
 A copy differs from the frame before it by coding noise only, but a noisy copy in a slow shot can differ
 as much as two real frames do, so a pair is not judged alone: each cycle of five pairs shows where its
@@ -80,6 +81,50 @@ def copy_place(cycles: list[tuple[set[int], set[int]]], own: int) -> int | None:
     if not found and len(cycles[own][0]) == 1 and single >= max(2, min(VOTES, len(cycles))):
         return next(iter(cycles[own][0]))
     return None
+
+
+def starts(diffs: np.ndarray, cuts: np.ndarray) -> tuple[int, int] | None:
+    """Places of the two film frames' first showings in one cycle of film at 2/5 the video's rate (24 fps
+    film at 59.94 fps, each film frame shown three times, then two: 3:2, or 2:3:3:2), or None when the cycle
+    does not show them clearly (the three copies firmly below both first showings, which lie 2 or 3 apart).
+
+    diffs, cuts: as for :func:`lows`; a pair across a cut, or the stream's first frame (NaN at place 0),
+    starts a film frame.
+    """
+    new = cuts | np.isnan(diffs)
+    if new[1:].any() and np.isnan(diffs[1:]).any():
+        return None  # past the stream's end
+    order = np.argsort(np.where(new, np.inf, diffs), kind="stable")
+    low, high = order[:3], np.sort(order[3:])
+    if new[low].any():
+        return None
+    real = [diffs[k] for k in high if not new[k]]
+    if real and diffs[low].max() >= VOTE * min(real):
+        return None
+    first, second = (int(k) for k in high)
+    return (first, second) if second - first in (2, 3) else None
+
+
+def start_places(found: list[tuple[int, int] | None], own: int, diffs: np.ndarray,
+                 cuts: np.ndarray) -> tuple[int, int] | None:
+    """The two first showings in cycle ``own`` of ``found`` (:func:`starts` of each cycle in a row), or None.
+
+    At least :data:`VOTES` cycles (all there are at the stream's ends) show their first showings clearly, and
+    the own cycle's follow the cycle before's by 2 or 3 frames. A cycle that does not show them clearly
+    (a film frame held by the film itself, a noisy copy) takes those of the cycle two before (3:2 repeats every
+    cycle, 2:3:3:2 every two) when both cycles before are clear and the copies that places them are low: no cut,
+    all below :data:`VOTE` × the larger first showing. ``diffs``, ``cuts``: the own cycle's, as for :func:`lows`.
+    """
+    mine = found[own]
+    if mine is None and own >= 2 and found[own - 1] is not None and found[own - 2] is not None:
+        copies = [k for k in range(CYCLE) if k not in found[own - 2]]
+        if not (cuts[copies].any() or np.isnan(diffs).any()) and \
+                diffs[copies].max() < VOTE * max(diffs[k] for k in found[own - 2]):
+            mine = found[own - 2]
+    before = found[own - 1] if own > 0 else None
+    if mine is None or sum(f is not None for f in found) < min(VOTES, len(found)):
+        return None
+    return None if before is not None and mine[0] + CYCLE - before[1] not in (2, 3) else mine
 
 
 def plausible_copy(diffs: np.ndarray, cuts: np.ndarray, place: int) -> bool:

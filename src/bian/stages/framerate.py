@@ -60,10 +60,13 @@ OPTIONS = [
     Option("dedup", choice("dedup", ("auto", "on", "off")), "auto", "replace held (repeated) frames with "
            "interpolated ones: auto = when the frame rate or speed changes", choices=("auto", "on", "off")),
     Option("pulldown", choice("pulldown", ("auto", "remove", "keep")), "auto", "telecined film (one frame in five "
-           "shown twice): auto = give the film's own frames back when --fps is 4/5 of the source rate (29.97 → "
-           "23.976, 30 → 24); remove = the same, and --fps defaults to 4/5 of the source rate; keep = convert it "
-           "like any video", choices=("auto", "remove", "keep")),
+           "shown twice; at 59.94 each shown 3 times, then 2): auto = give the film's own frames back when --fps is "
+           "the film's rate (29.97 → 23.976, 30 → 24, 59.94 → 23.976); remove = the same, and --fps defaults to the "
+           "film's rate; keep = convert it like any video", choices=("auto", "remove", "keep")),
 ]
+
+FIELD_RATES = (Fraction(60000, 1001), Fraction(60))
+"""Source rates whose film comes at 2/5 of them (each film frame shown 3 times, then 2); other rates' at 4/5."""
 
 PAST, FUTURE = 3, 1
 """Pull-down cycles judged before and after the current one (the runner holds the pictures of
@@ -83,7 +86,8 @@ def build(opts: dict, source) -> list:
     if fps is not None and multi is not None:
         raise OptionError("--fps and --multi cannot be combined", hint="give an output rate or a multiple")
     rate = nominal_rate(source.rate)
-    film = rate * Fraction(4, 5) if rate else None
+    share = Fraction(2, 5) if rate in FIELD_RATES else Fraction(4, 5)  # film frames per source frame
+    film = rate * share if rate else None
     if remove:
         if any(v is not None for v in (multi, slowmo, source_fps)):
             raise OptionError("--pulldown remove gives the film's own frames at their own rate",
@@ -92,7 +96,7 @@ def build(opts: dict, source) -> list:
             raise OptionError("--pulldown remove needs the input's frame rate, which this file does not state",
                               hint="convert it to a constant frame rate first")
         if fps is not None and fps != film:
-            raise OptionError(f"--pulldown remove gives {_text(film)} fps (4/5 of the source's {_text(rate)}), "
+            raise OptionError(f"--pulldown remove gives {_text(film)} fps ({share} of the source's {_text(rate)}), "
                               f"not {_text(fps)}", hint=f"drop --fps, or give --fps {_text(film)}")
         fps = film
     speed = Fraction(1)
@@ -111,8 +115,8 @@ def build(opts: dict, source) -> list:
     engine = make_engine(opts.get("interpolator", "flow"), opts)
     return [FrameRate(timing, engine, at_cuts=opts.get("at_cuts", "repeat"),
                       dedup=dedup == "on" or (dedup == "auto" and retiming),
-                      film=opts.get("pulldown", "auto") != "keep" and speed == 1 and fps is not None
-                      and fps == film)]
+                      film=share if opts.get("pulldown", "auto") != "keep" and speed == 1 and fps is not None
+                      and fps == film else None)]
 
 
 LOOK_AT, LOOK_FRAMES = (0.2, 0.6), 26
@@ -169,12 +173,14 @@ class FrameRate(Stage):
     name = "framerate"
     changes_timing = True
 
-    def __init__(self, timing: Timing, engine, at_cuts: str = "repeat", dedup: bool = True, film: bool = False):
+    def __init__(self, timing: Timing, engine, at_cuts: str = "repeat", dedup: bool = True,
+                 film: Fraction | None = None):
         if at_cuts not in ("repeat", "crossfade"):
             raise OptionError(f"--at-cuts must be repeat or crossfade, got {at_cuts!r}")
         self.timing, self.engine, self.at_cuts, self.dedup = timing, engine, at_cuts, dedup
         self.film = film
-        """Pull-down is undone where its cadence is seen (the output rate is 4/5 of the source's)."""
+        """Film frames per source frame (4/5, or 2/5 at 59.94) where pull-down is undone where its cadence is
+        seen (the output rate is that share of the source's); None: not looked for."""
         # held-frame runs and the outer frames for acceleration need this much context (see _outer)
         self.convert_before = MAX_HOLD + 1 + duplicates.NEIGHBOURS if dedup else 1
         self.convert_after = MAX_HOLD + 2 + duplicates.NEIGHBOURS if dedup else 2
@@ -199,7 +205,7 @@ class FrameRate(Stage):
     def describe(self) -> dict:
         return {"fps": _text(self.timing.rate), "multi": self.timing.multi if self.timing.rate is None else None,
                 "speed": _text(self.timing.speed), "at_cuts": self.at_cuts, "dedup": self.dedup,
-                "pulldown": self.film, **self.engine.describe()}
+                "pulldown": _text(self.film), **self.engine.describe()}
 
     def output_timing(self, time_base, rate):
         return self.timing.time_base(time_base), self.timing.output_rate(rate)
@@ -226,18 +232,19 @@ class FrameRate(Stage):
         timestamps are not those of a constant rate).
 
         Places are counted in source frames from time zero (t × source rate, rounded: timestamps stored in
-        milliseconds are off by a fraction of a frame). Output frame k sits at 1.25 k, so every fifth place
-        (≡ 4 mod 5) holds none; a cycle is the five places after such an empty one, and its four output
-        frames show its four film frames in order."""
-        n, rate = len(frames), self.timing.rate * Fraction(5, 4)
+        milliseconds are off by a fraction of a frame). Output frame k sits at place k / share (1.25 k, or
+        2.5 k at 2/5), so each cycle of five places from a multiple of 5 holds 5 × share output frames,
+        which show the cycle's film frames in order."""
+        n, share = len(frames), self.film
+        rate = self.timing.rate / share
         cur = sums[c]
         own = self.timing.frames_in(cur[1], sums[c + 1][1] if c + 1 < n else cur[1] + cur[2])
         shift = round(cur[1] * rate) - c  # window frame i stands at place i + shift
+        per = int(pulldown.CYCLE * share)
         out = []
         for when, duration in own:
-            at = math.floor(when * rate) - shift  # the window frame whose place holds this output frame
-            p = (at + shift - 4) % pulldown.CYCLE  # 1 … 4 after the cycle's empty place
-            found = self._film_source(frames, sums, at - p, p, rate, shift)
+            k = int(when * self.timing.rate)  # the output frame's number (times sit on the grid k / rate)
+            found = self._film_source(frames, sums, pulldown.CYCLE * (k // per) - shift, k % per, rate, shift)
             if found is None:
                 return None
             u, cut = found
@@ -248,36 +255,39 @@ class FrameRate(Stage):
             out.append(frames[u].replace(time=when, duration=duration, index=frames[c].index, meta=meta))
         return out
 
-    def _film_source(self, frames, sums, e, p, rate, shift) -> tuple[int, bool] | None:
-        """(window index of the film frame shown at place ``p`` of the cycle after window frame ``e``, whether
-        a scene cut comes just before it), or None where that cycle's cadence is not clear.
+    def _film_source(self, frames, sums, b, j, rate, shift) -> tuple[int, bool] | None:
+        """(window index of the ``j``-th film frame of the cycle starting at window frame ``b``, whether a scene
+        cut comes just before it), or None where that cycle's cadence is not clear.
 
-        The film frames after the copy come one source frame early (output times sit 0, ¼, ½, ¾ of a source
-        frame after their frames' times: this moves film frames least, at most 1/30 s). The cycle is judged on
-        window frames e − 15 … e + 10 whichever frame's window asks, so all its output frames agree."""
-        n = len(frames)
-        first, last = max(0, e - pulldown.CYCLE * PAST), min(n - 1, e + pulldown.CYCLE * (FUTURE + 1))
-        if e + p >= n or any(abs(sums[i][1] * rate - i - shift) >= Fraction(1, 4) for i in range(first, last + 1)):
+        At 4/5 the film frames after the copy come one source frame early (output times sit 0, ¼, ½, ¾ of a
+        source frame after their frames' times: this moves film frames least, at most 1/30 s). The cycle is
+        judged on window frames b − 16 … b + 9 whichever frame's window asks, so all its output frames agree."""
+        n, size = len(frames), pulldown.CYCLE
+        first, last = max(0, b - 1 - size * PAST), min(n - 1, b - 1 + size * (FUTURE + 1))
+        if not 0 <= b < n or any(abs(sums[i][1] * rate - i - shift) >= Fraction(1, 4)
+                                  for i in range(first, last + 1)):
             return None  # beyond the window, or timestamps off a constant rate
         thumbs = [s[3] for s in sums]
-        diffs = np.full(n + pulldown.CYCLE, np.nan)  # NaN: beyond the stream's ends
-        cuts = np.zeros(n + pulldown.CYCLE, bool)
+        diffs = np.full(n + size, np.nan)  # NaN: beyond the stream's ends
+        cuts = np.zeros(n + size, bool)
         for i in range(max(1, first), last + 1):
             diffs[i] = duplicates.difference(thumbs[i - 1], thumbs[i])
             cuts[i] = self._remembered(("cut", sums[i - 1][:2], sums[i][:2]), is_cut, thumbs[i - 1], thumbs[i])
-        cycles = []
-        for m in range(-PAST, FUTURE + 1):
-            start = e + 1 + pulldown.CYCLE * m
-            if m != 0 and (start < first or start + pulldown.CYCLE - 1 > last):
-                continue  # beyond the stream's ends
-            if m == 0:
-                own = len(cycles)
-            cycles.append(pulldown.lows(diffs[start:start + pulldown.CYCLE], cuts[start:start + pulldown.CYCLE]))
-        place = pulldown.copy_place(cycles, own)
-        span = slice(e + 1, e + 1 + pulldown.CYCLE)
-        if place is None or (e + 1 + place < n and not pulldown.plausible_copy(diffs[span], cuts[span], place)):
-            return None  # (a copy past the stream's end leaves the last frames as they are)
-        u = e + p + 1 if p >= place + 1 else e + p
+        spans = [slice(b + size * m, b + size * (m + 1)) for m in range(-PAST, FUTURE + 1)
+                 if m == 0 or (b + size * m >= first and b + size * (m + 1) - 1 <= last)]
+        own = next(i for i, span in enumerate(spans) if span.start == b)
+        if self.film == Fraction(4, 5):
+            place = pulldown.copy_place([pulldown.lows(diffs[span], cuts[span]) for span in spans], own)
+            if place is None or (b + place < n and not pulldown.plausible_copy(diffs[spans[own]], cuts[spans[own]],
+                                                                              place)):
+                return None  # (a copy past the stream's end leaves the last frames as they are)
+            u = b + j + 1 if j >= place else b + j
+        else:
+            places = pulldown.start_places([pulldown.starts(diffs[span], cuts[span]) for span in spans], own,
+                                           diffs[spans[own]], cuts[spans[own]])
+            if places is None:
+                return None
+            u = b + places[j]
         if u >= n or frames[u] is None:
             return None
         return u, bool(u > 0 and cuts[u])
