@@ -55,6 +55,16 @@ def test_a_pan_is_kept():
     assert np.abs(residual.mean(axis=0)).max() < 0.6
 
 
+def test_an_eased_pan_is_kept():
+    # a real pan starts from rest and speeds up (smoothstep, 20 px over 30 frames), with no jitter at all:
+    # a straight-line path fit over ±15 frames would pull each frame off it
+    n = 30
+    u = np.arange(n) / (n - 1)
+    path = np.stack([20 * u * u * (3 - 2 * u), np.zeros(n)], axis=1)
+    out = run(Stabilise(radius=15), _clip(path, np.zeros((n, 2))))
+    assert np.abs(_offsets(out, path)).max() < 0.7  # 1.37 px with a straight-line fit
+
+
 def test_cut_resets_and_steady_shot_is_untouched():
     rng = np.random.default_rng(2)
     shaky = _clip(np.zeros((10, 2)), rng.uniform(-3, 3, (10, 2)))

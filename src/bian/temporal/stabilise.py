@@ -5,8 +5,8 @@ into every other frame of its shot, and a similarity transform (shift, rotation,
 each set of tracks with RANSAC, so moving people do not count as camera motion. Matching each
 neighbour to the current frame directly, not frame to frame, keeps measurement errors from adding up
 along the path. The camera path is then smoothed parameter by parameter over the window
-(:func:`bian.temporal.trend.level_at`: the mean, or a straight line where the camera moves): a steady
-pan or zoom passes unchanged, weave and jitter average out. The current frame is warped to where the smoothed path says it should be.
+(:func:`bian.temporal.trend.level_at`: the mean, a straight line where the camera moves, a curve where
+it speeds up or slows down): a steady or eased pan or zoom passes unchanged, weave and jitter average out. The current frame is warped to where the smoothed path says it should be.
 """
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def smoothed(path: list[Motion | None], center: int) -> Motion:
     known = [(j, m.vector()) for j, m in enumerate(path) if m is not None]
     if len(known) < 3:
         return IDENTITY
-    values = level_at(np.stack([v for _, v in known]), np.array([j for j, _ in known]), center)
+    values = level_at(np.stack([v for _, v in known]), np.array([j for j, _ in known]), center, degree=2)
     return Motion(*(float(v) for v in values))
 
 
