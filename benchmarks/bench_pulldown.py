@@ -1,18 +1,21 @@
 """Inverse telecine: a 3:2 pull-down transfer (one film frame in five shown twice) back to the film's frames.
 
-Three inputs:
+Four inputs:
 - remaster_clip.mp4 (whole clip, 360 frames at 29 fps): every frame with index ≡ 3 (mod 5) repeats the one
   before, straight through its cuts (measured in notes/issue-9.md); output 4/5 of the rate, 23.2 fps.
 - a telecine made here with known truth: sample_bw frames (shrunk to half size) taken as 23.976 fps film;
   each run of 4 film frames becomes 5 video frames, one of them shown twice, at 29.97 fps, the copy with
   light noise (σ 1.5/255), written as H.264 (crf 16, 4:2:0) like a video transfer.
+- the same film frames at 59.94 fps, each shown 3 times then 2 (copies noisy), to 23.976 (2/5); anchors
+  ``decimate=cycle=5,decimate=cycle=2`` and ``fps=24000/1001`` (nearest frame).
 - the same film frames through FFmpeg's 3:2 ``telecine`` filter (interlaced fields), restored end to end by
   ``bian restore`` (deinterlace, then frame rate) and by ``fieldmatch,decimate``: PSNR only (no output frame
   is a source frame once fields are matched or interpolated).
 
-Methods, same run: bian's frame-rate stage at 4/5 of the rate (pull-down undone where the cadence is seen,
-the default), bian before (``--pulldown keep``: copies replaced by interpolation, then interpolated to the
-new rate) and FFmpeg ``-vf decimate`` (cycle 5, written lossless so both sides are decoded alike).
+Methods, same run: bian's frame-rate stage at the film's rate, 4/5 (2/5 at 59.94) of the source's (pull-down
+undone where the cadence is seen, the default), bian before (``--pulldown keep``: copies replaced by
+interpolation, then interpolated to the new rate) and FFmpeg (``-vf decimate``, cycle 5, unless said;
+written lossless so both sides are decoded alike).
 Columns: output frames; "exact": share of output frames that are bit-identical to a source frame (the rest
 are made up); "copies left": consecutive output frames showing the same film frame; "lost": film frames
 (within the output's span) never shown; PSNR of output frame j against film frame j (telecine only: output
@@ -63,9 +66,9 @@ def cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def bian(frames: list[Frame], rate: Fraction, pulldown: str) -> tuple[list[np.ndarray], float]:
+def bian(frames: list[Frame], rate: Fraction, share: Fraction, pulldown: str) -> tuple[list[np.ndarray], float]:
     source = Source("video", frames[0].width, frames[0].height, 8, False, rate, len(frames))
-    stage = framerate.build({"fps": rate * Fraction(4, 5), "pulldown": pulldown}, source)[0]
+    stage = framerate.build({"fps": rate * share, "pulldown": pulldown}, source)[0]
     assert bool(stage.film) == (pulldown == "auto")
     start = cpu()
     out = [f.image if f.image.dtype == np.uint8 else cv2.convertScaleAbs(f.image, alpha=255)
@@ -82,8 +85,10 @@ def decimate(path: Path, work: Path, threads: int, chain: str = "decimate=cycle=
     return [f.image for f in decode(out)], spent
 
 
-def telecine(work: Path, count: int) -> tuple[Path, list[np.ndarray]]:
-    """sample_bw frames 120 … as film (cuts at 134 and 207 inside), half size; copy of the 2nd frame of every 4."""
+def telecine(work: Path, count: int, showings=(1, 2, 1, 1)) -> tuple[Path, list[np.ndarray], list[int]]:
+    """sample_bw frames 120 … as film (cuts at 134 and 207 inside), half size, film frame j shown
+    ``showings[j % len(showings)]`` times (copies noisy) at 29.97 fps, or 59.94 when 5 showings take 2 film
+    frames; also the film frame each video frame shows."""
     with av.open(str(FILM / "sample_bw.mp4")) as container:
         film = []
         for i, f in enumerate(container.decode(video=0)):
@@ -93,22 +98,24 @@ def telecine(work: Path, count: int) -> tuple[Path, list[np.ndarray]]:
             if len(film) == count:
                 break
     rng = np.random.default_rng(0)
-    video = []
+    video, film_of = [], []
     for j, picture in enumerate(film):
         video.append(picture)
-        if j % 4 == 1:
+        for _ in range(showings[j % len(showings)] - 1):
             noisy = picture.astype(np.float32) + rng.normal(0, 1.5, picture.shape).astype(np.float32)
             video.append(np.clip(np.rint(noisy), 0, 255).astype(np.uint8))
-    path = work / "telecine.mp4"
+        film_of += [j] * showings[j % len(showings)]
+    rate = Fraction(24000, 1001) * sum(showings) / len(showings)
+    path = work / f"telecine{rate.numerator}.mp4"
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(30000, 1001), options={"crf": "16"})
+        stream = container.add_stream("libx264", rate=rate, options={"crf": "16"})
         stream.width, stream.height, stream.pix_fmt = film[0].shape[1], film[0].shape[0], "yuv420p"
         for picture in video:
             for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    return path, film
+    return path, film, film_of
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -139,7 +146,8 @@ def table(name: str, rows: dict) -> None:
               f"{spent:.1f} |")
 
 
-def run_clip(name: str, path: Path, film_of: list[int], truth, threads: int, work: Path) -> None:
+def run_clip(name: str, path: Path, film_of: list[int], truth, threads: int, work: Path,
+             share: Fraction = Fraction(4, 5), anchors=("decimate=cycle=5",)) -> None:
     frames = decode(path)
     with av.open(str(path)) as container:
         rate = container.streams.video[0].average_rate
@@ -147,13 +155,14 @@ def run_clip(name: str, path: Path, film_of: list[int], truth, threads: int, wor
     frames = with_durations(frames, rate)
     source = [f.image for f in frames]
     rows = {}
-    out, spent = bian(frames, rate, "auto")
+    out, spent = bian(frames, rate, share, "auto")
     rows["bian (pull-down undone)"] = (score(out, source, film_of, truth), spent)
-    out, spent = decimate(path, work, threads)
-    rows["ffmpeg decimate"] = (score(out, [f.image for f in decode(path)], film_of, truth), spent)
-    out, spent = bian(frames, rate, "keep")
+    for chain in anchors:
+        out, spent = decimate(path, work, threads, chain)
+        rows[f"ffmpeg {chain}"] = (score(out, [f.image for f in decode(path)], film_of, truth), spent)
+    out, spent = bian(frames, rate, share, "keep")
     rows["bian before (--pulldown keep)"] = (score(out, source, film_of, truth), spent)
-    table(f"{name}: {len(frames)} frames at {rate} fps → {rate * Fraction(4, 5)} fps", rows)
+    table(f"{name}: {len(frames)} frames at {rate} fps → {rate * share} fps", rows)
 
 
 def interlaced(work: Path, count: int, threads: int) -> None:
@@ -200,9 +209,11 @@ def main() -> None:
         count = len(decode(clip))
         run_clip("remaster_clip (copies at i ≡ 3 mod 5)", clip,
                  [i - (i + 2) // 5 for i in range(count)], None, args.threads, work)
-        path, film = telecine(work, args.film_frames)
-        film_of = [j for j in range(len(film)) for _ in range(2 if j % 4 == 1 else 1)]
+        path, film, film_of = telecine(work, args.film_frames)
         run_clip(f"sample_bw telecine ({len(film)} film frames, H.264)", path, film_of, film, args.threads, work)
+        path, film, film_of = telecine(work, args.film_frames, (3, 2))
+        run_clip(f"sample_bw 3:2 at 59.94 ({len(film)} film frames, H.264)", path, film_of, film, args.threads, work,
+                 Fraction(2, 5), ("decimate=cycle=5,decimate=cycle=2", "fps=24000/1001"))
         interlaced(work, args.film_frames, args.threads)
 
 

@@ -231,14 +231,18 @@ def test_cycle_lows_and_copy_place():
     assert pulldown.copy_place([lean] * 5, 2) == 3
     assert pulldown.copy_place([lean, lean, none, lean, lean], 2) is None
     assert pulldown.copy_place([({1, 3}, {1, 3})] * 5, 2) is None  # held on twos: no single place
-    assert pulldown.starts(np.array([9.0, 0.2, 0.3, 8, 0.1]), cuts) == (0, 3)
+    assert pulldown.starts(np.array([9.0, 0.2, 0.3, 8, 0.1]), cuts) == ((0, 3), True)
+    assert pulldown.starts(np.array([9.0, 3, 4, 8, 0.1]), cuts) == ((0, 3), False)
     assert pulldown.starts(np.array([9.0, 0.2, 0.3, 0.4, 8]), cuts) is None  # 4 apart: not 3:2
-    assert pulldown.starts(np.array([9.0, 0.2, 5, 8, 0.1]), cuts) is None  # 3 real changes
-    assert pulldown.starts(np.array([np.nan, 0.2, 0.3, 8, 0.1]), cuts) == (0, 3)  # the stream's first frame
-    both, held = (0, 3), np.array([9.0, 0.2, 0.3, 0.1, 0.1])  # the film held its picture at place 3
-    assert pulldown.start_places([both, both, None, both], 2, held, cuts) == both
+    assert pulldown.starts(np.array([np.nan, 0.2, 0.3, 8, 0.1]), cuts) == ((0, 3), True)  # the stream's start
+    both, held = ((0, 3), True), np.array([9.0, 0.2, 0.3, 0.1, 0.1])  # the film held its picture at place 3
+    assert pulldown.start_places([both, both, None, both], 2, held, cuts) == (0, 3)
     assert pulldown.start_places([both, both, None, both], 2, np.array([9.0, 5, 0.3, 0.1, 0.1]), cuts) is None
-    assert pulldown.start_places([(1, 4), (0, 2), both], 1, held, cuts) is None  # 1 frame apart: a break
+    slow, alt = ((0, 3), False), ((0, 2), False)
+    assert pulldown.start_places([slow] * 5, 2, held, cuts) == (0, 3)  # a slow shot: the pattern alone
+    assert pulldown.start_places([slow, alt, slow, alt, slow], 2, held, cuts) == (0, 3)  # 2:3:3:2
+    assert pulldown.start_places([slow, alt, alt, slow, slow], 2, held, cuts) is None
+    assert pulldown.start_places([((1, 4), True), ((0, 2), True), both], 1, held, cuts) is None  # 1 apart: a break
     drift = [firm, firm, ({2}, {2}), ({2}, {2}), firm]
     assert pulldown.copy_place(drift, 2) == 2 and pulldown.copy_place(drift, 1) == 3
     assert pulldown.copy_place([none, none, ({2}, {2}), none, firm], 2) is None

@@ -83,48 +83,57 @@ def copy_place(cycles: list[tuple[set[int], set[int]]], own: int) -> int | None:
     return None
 
 
-def starts(diffs: np.ndarray, cuts: np.ndarray) -> tuple[int, int] | None:
-    """Places of the two film frames' first showings in one cycle of film at 2/5 the video's rate (24 fps
-    film at 59.94 fps, each film frame shown three times, then two: 3:2, or 2:3:3:2), or None when the cycle
-    does not show them clearly (the three copies firmly below both first showings, which lie 2 or 3 apart).
+def starts(diffs: np.ndarray, cuts: np.ndarray) -> tuple[tuple[int, int], bool] | None:
+    """(places of the two film frames' first showings, firm) in one cycle of film at 2/5 the video's rate (24 fps
+    film at 59.94 fps, each film frame shown three times, then two: 3:2, or 2:3:3:2): the two pairs that
+    change most, 2 or 3 apart; firm when the three copies all change less than :data:`VOTE` × the smaller of
+    them. None when they are not 2 or 3 apart or a copy would span a cut.
 
     diffs, cuts: as for :func:`lows`; a pair across a cut, or the stream's first frame (NaN at place 0),
     starts a film frame.
     """
     new = cuts | np.isnan(diffs)
-    if new[1:].any() and np.isnan(diffs[1:]).any():
+    if np.isnan(diffs[1:]).any():
         return None  # past the stream's end
     order = np.argsort(np.where(new, np.inf, diffs), kind="stable")
     low, high = order[:3], np.sort(order[3:])
     if new[low].any():
         return None
-    real = [diffs[k] for k in high if not new[k]]
-    if real and diffs[low].max() >= VOTE * min(real):
-        return None
     first, second = (int(k) for k in high)
-    return (first, second) if second - first in (2, 3) else None
+    if second - first not in (2, 3):
+        return None
+    real = [diffs[k] for k in high if not new[k]]
+    return (first, second), bool(not real or diffs[low].max() < VOTE * min(real))
 
 
-def start_places(found: list[tuple[int, int] | None], own: int, diffs: np.ndarray,
-                 cuts: np.ndarray) -> tuple[int, int] | None:
+def start_places(found: list, own: int, diffs: np.ndarray, cuts: np.ndarray) -> tuple[int, int] | None:
     """The two first showings in cycle ``own`` of ``found`` (:func:`starts` of each cycle in a row), or None.
 
-    At least :data:`VOTES` cycles (all there are at the stream's ends) show their first showings clearly, and
-    the own cycle's follow the cycle before's by 2 or 3 frames. A cycle that does not show them clearly
-    (a film frame held by the film itself, a noisy copy) takes those of the cycle two before (3:2 repeats every
-    cycle, 2:3:3:2 every two) when both cycles before are clear and the copies that places them are low: no cut,
-    all below :data:`VOTE` × the larger first showing. ``diffs``, ``cuts``: the own cycle's, as for :func:`lows`.
+    Firm cycles: at least :data:`VOTES` of them (all there are at the stream's ends), and the own cycle's
+    first showings follow the cycle before's last by 2 or 3 frames. A cycle that is not firm (a film frame held
+    by the film itself, noisy copies) takes the places of the cycle two before (3:2 repeats every cycle,
+    2:3:3:2 every two) when both cycles before are firm and the copies that places are low: no cut, all below
+    :data:`VOTE` × the larger first showing (``diffs``, ``cuts``: the own cycle's, as for :func:`lows`). In a
+    slow shot where no cycle is firm, the places hold when all the cycles (at least 4) repeat the pattern:
+    each cycle's places those of the cycle two before, 2 or 3 frames after the cycle before's.
     """
-    mine = found[own]
-    if mine is None and own >= 2 and found[own - 1] is not None and found[own - 2] is not None:
-        copies = [k for k in range(CYCLE) if k not in found[own - 2]]
+    places = [None if f is None else f[0] for f in found]
+    firm = [f is not None and f[1] for f in found]
+
+    def follows(m: int, mine) -> bool:  # the film frame across the cycles' border is shown 2 or 3 times
+        return m == 0 or places[m - 1] is None or mine[0] + CYCLE - places[m - 1][1] in (2, 3)
+
+    mine = places[own] if firm[own] else None
+    if mine is None and own >= 2 and firm[own - 1] and firm[own - 2]:
+        copies = [k for k in range(CYCLE) if k not in places[own - 2]]
         if not (cuts[copies].any() or np.isnan(diffs).any()) and \
-                diffs[copies].max() < VOTE * max(diffs[k] for k in found[own - 2]):
-            mine = found[own - 2]
-    before = found[own - 1] if own > 0 else None
-    if mine is None or sum(f is not None for f in found) < min(VOTES, len(found)):
-        return None
-    return None if before is not None and mine[0] + CYCLE - before[1] not in (2, 3) else mine
+                diffs[copies].max() < VOTE * max(diffs[k] for k in places[own - 2]):
+            mine = places[own - 2]
+    if mine is not None and sum(firm) >= min(VOTES, len(found)):
+        return mine if follows(own, mine) else None
+    steady = len(found) >= 4 and all(p is not None for p in places) and all(
+        follows(m, places[m]) and (m < 2 or places[m] == places[m - 2]) for m in range(len(found)))
+    return places[own] if steady else None
 
 
 def plausible_copy(diffs: np.ndarray, cuts: np.ndarray, place: int) -> bool:
