@@ -346,9 +346,9 @@ def unflagged(path, frames: list[np.ndarray]):
         for k, f in enumerate(raw):
             cv2.imwrite(str(path).replace("%04d", f"{k:04d}"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
         return path
-    subprocess.run([need_ffmpeg(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-r", "25",
-                    "-i", "-", "-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p", str(path)], input=raw.tobytes(),
-                   check=True)
+    size = f"{raw.shape[2]}x{raw.shape[1]}"
+    subprocess.run([need_ffmpeg(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", size, "-r", "25", "-i",
+                    "-", "-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p", str(path)], input=raw.tobytes(), check=True)
     return path
 
 
@@ -379,6 +379,10 @@ def test_unflagged_capture_is_seen_and_deinterlaced(tmp_path, top_first):
     with pytest.raises(OptionError):  # nothing to deinterlace: --field-order still needs --deinterlace on
         build_plan(progressive_src, tmp_path / "p.mkv", {"field_order": "bff"})
     assert build_plan(src, tmp_path / "o.mkv", {"deinterlace": "off"}).stages == []
+    if top_first:  # taller than any interlaced format (1080i): not looked at (a 2K/4K film scan), on still works
+        tall = unflagged(tmp_path / "tall.mp4", [np.tile(f, (12, 1, 1)) for f in woven(moments, top_first)])
+        assert build_plan(tall, tmp_path / "t.mkv", {}).stages == []
+        assert build_plan(tall, tmp_path / "t.mkv", {"deinterlace": "on"}).stages[0].name == "deinterlace"
 
 
 def test_unflagged_film_shifted_by_a_field_is_matched(tmp_path):

@@ -42,6 +42,9 @@ relate in time."""
 SPANS = (0.0, 0.35, 0.7)
 """Where the runs start, as shares of the video's duration (a film transfer often opens on black leader
 or still titles, which say nothing)."""
+_MOST_LINES = 1088
+"""Tallest picture looked at for combing when the stream is not flagged (1080i, coded as 1088 lines): film
+scans at 2K and 4K are progressive, and the look would cost seconds there."""
 
 
 def build(opts: dict, source) -> list:
@@ -52,8 +55,11 @@ def build(opts: dict, source) -> list:
                               hint="drop them (a photo has no fields)")
         return []
     video = source.video
-    # not flagged: only combing the pictures show clearly (fields run across a picture turned by 90°)
-    seen = None if mode != "auto" or video.interlaced or video.rotation in (90, 270) else combing_seen(look(video))
+    # not flagged: only combing the pictures show clearly (fields run across a picture turned by 90°; no
+    # interlaced format has more lines than 1080i, and woven frames scaled up have lost their fields)
+    looked = (mode == "auto" and not video.interlaced and video.rotation not in (90, 270)
+              and video.height <= _MOST_LINES)
+    seen = combing_seen(look(video)) if looked else None
     if mode == "off" or (mode == "auto" and not video.interlaced and seen is None):
         if order != "auto":
             raise OptionError("--field-order needs deinterlacing", hint="add --deinterlace on, or drop --field-order")
