@@ -13,14 +13,13 @@ frames (a picture repeated by a transfer or a conversion) are replaced by pictur
 their own time between the frames around the hold; the frame count and durations stay the same.
 
 Pull-down (film at rate r carried at 5/4 r with one frame in five shown twice: 24 fps film telecined to
-29.97 and field-matched) is undone when the output rate is 4/5 of the source's: where the cadence is steady
-(:mod:`bian.analysis.pulldown`) each output frame is one of the film's own frames, untouched, in order, none
-left out or shown twice; a film frame moves by at most one source frame (1/30 s) from its place. Where the
-cadence breaks (an edit made on video) the frames are converted as above.
+29.97 and field-matched; or at 5/2 r, each film frame shown 3 times, then 2, at 59.94) is undone when the
+output rate is the film's: where the cadence is steady (:mod:`bian.analysis.pulldown`) each output frame is
+one of the film's own frames, untouched, in order, none left out or shown twice; a film frame moves by at most
+1/30 s from its place. Where the cadence breaks (an edit made on video) the frames are converted as above.
 """
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from fractions import Fraction
 
@@ -59,10 +58,10 @@ OPTIONS = [
            choices=("repeat", "crossfade")),
     Option("dedup", choice("dedup", ("auto", "on", "off")), "auto", "replace held (repeated) frames with "
            "interpolated ones: auto = when the frame rate or speed changes", choices=("auto", "on", "off")),
-    Option("pulldown", choice("pulldown", ("auto", "remove", "keep")), "auto", "telecined film (one frame in five "
-           "shown twice; at 59.94 each shown 3 times, then 2): auto = give the film's own frames back when --fps is "
-           "the film's rate (29.97 → 23.976, 30 → 24, 59.94 → 23.976); remove = the same, and --fps defaults to the "
-           "film's rate; keep = convert it like any video", choices=("auto", "remove", "keep")),
+    Option("pulldown", choice("pulldown", ("auto", "remove", "keep")), "auto", "telecined film (one frame in "
+           "five shown twice; at 59.94 each shown 3 times, then 2): auto = give the film's own frames back when "
+           "--fps is the film's rate (29.97 → 23.976, 30 → 24, 59.94 → 23.976); remove = the same, and --fps "
+           "defaults to the film's rate; keep = convert it like any video", choices=("auto", "remove", "keep")),
 ]
 
 FIELD_RATES = (Fraction(60000, 1001), Fraction(60))
