@@ -22,8 +22,8 @@ MAX_CONTEXT = 60
 OPTIONS = [
     Option("deflicker", boolean, False, "even out frame-to-frame brightness flicker (keeps scene cuts and "
            "real lighting changes)", is_flag=True),
-    Option("deflicker_radius", int_range("deflicker_radius", 2, 30), 20, "frames on each side the brightness "
-           "is compared with (default 20; more removes more flicker; widened to the hold time when shorter)",
+    Option("deflicker_radius", int_range("deflicker_radius", 2, 30), 30, "frames on each side the brightness "
+           "is compared with (default 30; more removes more flicker; widened to the hold time when shorter)",
            metavar="N"),
     Option("deflicker_hold", positive_float("deflicker_hold"), flick.HOLD, "shortest brightness change kept "
            "as real light, in seconds (default 1; a change that comes back sooner is flicker)", metavar="S"),
@@ -35,7 +35,7 @@ OPTIONS = [
 def build(opts: dict, source) -> list:
     if not opts.get("deflicker"):
         return []
-    return [Deflicker(opts.get("deflicker_radius", 20), local=not opts.get("deflicker_global"),
+    return [Deflicker(opts.get("deflicker_radius", 30), local=not opts.get("deflicker_global"),
                       hold=opts.get("deflicker_hold", flick.HOLD), rate=getattr(source, "rate", None) or 25)]
 
 
@@ -44,7 +44,7 @@ class Deflicker(Stage):
     pixels_before = 0
     """Neighbours count by their thumbnail and cell statistics (:meth:`summarise`) alone."""
 
-    def __init__(self, radius: int = 20, local: bool = True, strength: float = 1.0, hold: float = flick.HOLD,
+    def __init__(self, radius: int = 30, local: bool = True, strength: float = 1.0, hold: float = flick.HOLD,
                  rate: float = 25):
         """``rate``: the source's frames per second, which sets how many frames of context ``hold``
         seconds need (the rule itself counts each window's own frame durations)."""
@@ -77,15 +77,8 @@ class Deflicker(Stage):
         cells = [s[1] for s in summaries[start:stop]]
         center = window.center - start
         levels = flick.relative_levels(cells, center)
-        # The view is open where the shot goes on past the window (no cut, the window full). The ends of
-        # the file count as closed: a fade-out to the last frame must stay a fade.
-        open_ends = (start == 0 and window.center == self.before,
-                     stop == len(window.frames) and len(window.frames) - 1 - window.center == self.after)
-        light, steps = flick.lasting_light(levels, _frames_in(self.hold, window.current), open_ends)
-        a = max([s for s in steps if s <= center], default=0)
-        b = min([s for s in steps if s > center], default=len(levels))
-        gain, field = flick.correction(cells[a:b], levels[a:b], center - a, light[center], self.local,
-                                       self.strength)
+        target, a, b = flick.lasting_level(levels, center, _frames_in(self.hold, window.current))
+        gain, field = flick.correction(cells[a:b], levels[a:b], center - a, target, self.local, self.strength)
         return [window.current.replace(image=flick.apply_gain(window.current.rgb(), gain, field))]
 
 

@@ -9,16 +9,12 @@ a lighting change (a plain frame mean would read it as flicker and correct it aw
 contrast reads the same whichever cells are usable; black cells and cells with clipped highlights,
 whose ratio says nothing about the gain, are left out.
 
-What counts as real light is decided by how long it lasts. The levels of the shot are split at every
-brightness step that stands above the flicker, and each run gets its slow part (:func:`trend`): the
-mean, or a line where the run fades, or, where the exposure bends (settles after a cut, starts to
-drift), a piecewise-straight trend through the levels (ℓ1 trend filtering, Kim et al. 2009) whose
-penalty is set from the measured flicker so that flicker alone almost never bends it. Then every
-excursion of the runs' levels that comes back within :data:`HOLD` seconds is removed, shortest first
-(grey opening and closing with flat elements up to that length, Bangham's sieve), and each run's own
-shape (a fade, settling) is added back: a lamp switched on, a door opened stays; the film's own
-breathing, a brightness change for a few frames that then returns, goes, whether or not other flicker
-hides it (:func:`lasting_light`).
+What counts as real light is decided by how long it lasts and how sharply it starts. The levels in
+view are split at a brightness step only where two levels that each last :data:`HOLD` seconds meet
+with a clear jump (:func:`light_steps`): a lamp switched on, a door opened. Everything else is averaged
+over the view (:func:`lasting_level`), following a fade or exposure settling as a straight trend:
+the film's own breathing (a brightness change for a few frames that then returns) and flicker are
+evened out alike, so the result does not depend on how much other flicker there is.
 The target is that lasting light at the current frame. For the tone across the frame, each cell's
 median over the frames of the same lasting light (neighbours brought to the current level first) is
 compared with the current frame and a smooth surface is fitted robustly to the difference, kept in
@@ -31,9 +27,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
-from .trend import level_at
+from .trend import TREND_T
 
 HOLD = 1.0
 """Shortest lighting change kept, in seconds: a brightness change is real light only when its new level
@@ -48,13 +43,9 @@ GRID = (8, 6)
 MAX_GAIN = 2.0
 """Largest correction either way; beyond it a frame is damaged or nearly black, not flickering."""
 STEP_T = 6.0
-"""A brightness step is real when it stands this many standard errors above the flicker."""
+"""A brightness step is a candidate when it stands this many standard errors above the flicker."""
 FLICKER_FLOOR = 0.004
 """Smallest flicker (log units) assumed, so that steady footage does not see steps in its own noise."""
-BEND = 0.15
-"""ℓ1 trend penalty per unit of flicker σ and per n^1.5 frames: white noise of that σ gets a straight
-line in 95 % of windows (measured by simulation for 11 to 41 frames; the bend a noise series can force
-grows as n^1.5)."""
 DARK = 0.03
 """Cells darker than this (mean luma) say nothing about a gain: black borders, night sky."""
 WHITE = 0.96
@@ -145,61 +136,91 @@ def steps_of(levels) -> list[int]:
     return sorted(found)
 
 
-def lasting_light(levels, hold: int, open_ends: tuple[bool, bool] = (False, False)
-                  ) -> tuple[np.ndarray, list[int]]:
-    """The real light at every frame of ``levels`` (log brightness of one shot, or of the part of it in
-    view), and the steps of it that last.
+def light_steps(levels, hold: int) -> list[int]:
+    """Positions (ascending) where the light of ``levels`` (log brightness of one shot, or of the part of
+    it in view) changes for good: a step of :func:`steps_of` between two lasting levels that meet at
+    it, standing :data:`~bian.temporal.trend.TREND_T` standard errors above the spread around the two
+    sides' straight trends (:func:`_jump_t`).
 
-    Each run between the steps of :func:`steps_of` gets its slow part (:func:`trend`); then every
-    excursion of the runs' levels narrower than ``hold`` frames is removed by grey opening and closing
-    with flat elements of 2, 3, … ``hold`` frames in turn, shortest first (both orders of opening and
-    closing averaged, so that brightening and darkening are treated alike), and each run's own shape,
-    sieved the same way within the run, is added back (a fade running into an opposite step is no
-    excursion). A step between
-    two levels that each last ``hold`` frames, a fade and a monotone settling pass unchanged. At a
-    closed end of ``levels`` (a cut, the start or end of the file) the last level is taken to last, so
-    exposure settling after a cut and a fade to the end are kept. At an open end (``open_ends``: the
-    view stops but the shot goes on), the level in view there is taken to last twice as long as it is
-    seen (its visible part is on average half of it), and the level that lasts longest in view to
-    follow: a breathing excursion half out of view must not pass for a lasting level. Returns the
-    light (log units, one per frame) and the steps that survive (those the light still jumps at)."""
+    A level lasts when it is seen for ``hold`` frames, or for half of that (rounded down) where it runs to
+    the end of ``levels``: what lies beyond is out of view, or not there (a cut, the end of the file), so a
+    change in the last half hold before an end counts as flicker, the same whether or not other flicker
+    hides it. A short run that goes out and comes back (breathing: its two neighbours nearer each other
+    than to it) joins them into one level, shortest first. Levels that change through several short runs
+    are a ramp (a fade, exposure settling), not a step: the trend of :func:`lasting_level` follows them.
+    Where a run's other side is out of view, it cannot be seen to come back, so a level entered within
+    a hold after breathing that began before the view is not seen to last yet."""
     levels = np.asarray(levels, np.float64)
-    steps = steps_of(levels)
-    bounds = [0] + steps + [len(levels)]
-    fast = np.concatenate([trend(levels[a:b]) for a, b in zip(bounds[:-1], bounds[1:])])
-    if hold < 2:
-        return fast, steps
-    # Extend the ends once, by as much as the passes reach (padding each pass separately would cut a
-    # fade at the ends).
-    pad = 2 * hold
-    # The sieve judges the runs' levels; each run's own shape (a fade, settling) is added back after,
-    # so that a fade running into an opposite step is not taken for an excursion.
-    level = np.concatenate([np.full(b - a, fast[a:b].mean()) for a, b in zip(bounds[:-1], bounds[1:])])
-    shape, fast = fast - level, level
-    longest = int(np.argmax(np.diff(bounds)))
-    steady = float(np.median(fast[bounds[longest]:bounds[longest + 1]]))
-    wide = np.concatenate([_beyond(fast[::-1], bounds[1], pad, open_ends[0], steady)[::-1], fast,
-                           _beyond(fast, len(fast) - bounds[-2], pad, open_ends[1], steady)])
+    n = len(levels)
+    bounds = [0] + steps_of(levels) + [n]
+    runs = list(zip(bounds[:-1], bounds[1:]))
 
-    def sieve(x):
-        # Shortest excursions first (an alternating sequential filter, Bangham's sieve): a short
-        # excursion next to a step is removed before the step's sides are judged, whatever their order.
-        # Both orders of opening and closing, averaged: brightening and darkening are treated alike.
-        out = []
-        for first, then in ((ndimage.grey_opening, ndimage.grey_closing),
-                            (ndimage.grey_closing, ndimage.grey_opening)):
-            y = x
-            for size in range(2, hold + 1):
-                y = then(first(y, size), size)
-            out.append(y)
-        return 0.5 * (out[0] + out[1])[pad:-pad]
-    light = sieve(wide)
-    kept = [s for s in steps if abs(light[s] - light[s - 1]) > 0.5 * abs(level[s] - level[s - 1])]
-    # A run's own shape is sieved too, within the run (its ends held): a fade or settling is monotone
-    # and stays, a hump the ℓ1 trend followed for less than the hold goes.
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        shape[a:b] = sieve(np.pad(shape[a:b], pad, mode="edge"))
-    return light + shape, kept
+    def short(run):
+        a, b = run
+        return b - a < hold and not ((a == 0 or b == n) and b - a >= max(2, hold // 2))
+
+    def excursion(k):
+        before, here, after = (float(np.median(levels[a:b])) for a, b in runs[k - 1:k + 2])
+        return short(runs[k]) and abs(before - after) < min(abs(here - before), abs(here - after))
+
+    while True:
+        out_and_back = [k for k in range(1, len(runs) - 1) if excursion(k)]
+        if not out_and_back:
+            break
+        k = min(out_and_back, key=lambda k: runs[k][1] - runs[k][0])
+        runs[k - 1:k + 2] = [(runs[k - 1][0], runs[k + 1][1])]
+    lasting = [not short(run) for run in runs]
+    return [b for (a, b), first, second in zip(runs, lasting, lasting[1:])
+            if first and second and _jump_t(levels, b, hold) >= TREND_T]
+
+
+def _jump_t(levels: np.ndarray, at: int, hold: int) -> float:
+    """How many standard errors the levels jump at ``at``: the straight trends of the ``hold`` frames on
+    each side (the mean where a side has fewer than 5), extrapolated to the boundary, against the spread
+    around them. A ramp's two trends meet; a lamp switched on leaves a gap."""
+    ends, variances, squares, dof = [], [], 0.0, 0
+    for side in (np.arange(max(0, at - hold), at), np.arange(at, min(len(levels), at + hold))):
+        x, y = side - (at - 0.5), levels[side]
+        degree = 1 if len(x) >= 5 else 0
+        coef = np.polyfit(x, y, degree)
+        squares += float(((y - np.polyval(coef, x)) ** 2).sum())
+        dof += len(x) - degree - 1
+        ends.append(coef[-1])
+        variances.append(1 / len(x) + (x.mean() ** 2 / ((x - x.mean()) ** 2).sum() if degree else 0.0))
+    spread = max(np.sqrt(squares / max(dof, 1)), FLICKER_FLOOR)
+    return float(abs(ends[1] - ends[0]) / (spread * np.sqrt(sum(variances))))
+
+
+def lasting_level(levels, center: int, hold: int) -> tuple[float, int, int]:
+    """The lasting light at ``levels[center]`` (log brightness relative to that frame, one per frame of
+    the view), and the span ``(start, stop)`` of the view that shares it (between :func:`light_steps`).
+
+    Over that span the relative brightness (exp of the levels: a fade and a gain flicker are linear in
+    it) is averaged with weights that are flat in the middle of the view and fall off over its outer
+    half hold, where a change may not yet be seen to last; where the span slopes (a fade), the weighted
+    straight line is read at the frame instead, in proportion t² / (t² + TREND_T²) to how clearly its
+    slope stands out (t standard errors): a hard switch between mean and line would flip with the
+    flicker. Everything here is a weighted average but the steps, so the film's own breathing (changes
+    that come back within the hold) is evened out alike whether or not other flicker hides it."""
+    levels = np.asarray(levels, np.float64)
+    n = len(levels)
+    steps = light_steps(levels, hold)
+    start = max([s for s in steps if s <= center], default=0)
+    stop = min([s for s in steps if s > center], default=n)
+    x = np.arange(start, stop, dtype=np.float64) - center
+    y = np.exp(levels[start:stop])
+    reach = max(center, n - 1 - center)
+    w = np.clip((reach + 1 - np.abs(x)) / (hold / 2 + 1), 0.0, 1.0)
+    mean = float((w * y).sum() / w.sum())
+    if len(x) < 5:
+        return float(np.log(mean)), start, stop
+    design = np.stack([np.ones_like(x), x], axis=1) * np.sqrt(w)[:, None]
+    coef = np.linalg.lstsq(design, y * np.sqrt(w), rcond=None)[0]
+    spread = np.sqrt((w * (y - coef[0] - coef[1] * x) ** 2).sum() / max(w.sum() - 2, 1)) + 1e-12
+    centre = (w * x).sum() / w.sum()
+    t = abs(coef[1]) * np.sqrt((w * (x - centre) ** 2).sum()) / spread
+    line = t * t / (t * t + TREND_T ** 2)
+    return float(np.log(max(mean + line * (coef[0] - mean), 1e-6))), start, stop
 
 
 def _flicker(levels: np.ndarray) -> float:
@@ -210,56 +231,10 @@ def _flicker(levels: np.ndarray) -> float:
     return float(np.median(np.abs(np.diff(levels))) / 0.6745 / np.sqrt(2.0))
 
 
-def _beyond(fast: np.ndarray, run: int, count: int, open_end: bool, steady: float) -> np.ndarray:
-    """``count`` values past the end of ``fast``, a piecewise trend whose last run is ``run`` frames
-    long: its last value again (a closed end), or at an open end that value for ``run`` more frames and
-    then ``steady`` (what lies beyond is not known)."""
-    if not open_end:
-        return np.full(count, fast[-1])
-    return np.concatenate([np.full(min(run, count), fast[-1]), np.full(max(count - run, 0), steady)])
-
-
-def trend(levels) -> np.ndarray:
-    """The slow part of ``levels`` (log brightness of one run, no step inside) at every frame: the mean
-    or a line (:func:`bian.temporal.trend.level_at`), or a piecewise-straight ℓ1 trend where the levels
-    bend by more than their flicker explains."""
-    levels = np.asarray(levels, np.float64)
-    n = len(levels)
-    if n >= 7:
-        penalty = BEND * max(FLICKER_FLOOR, _flicker(levels)) * n ** 1.5
-        second = _second_difference(n)
-        # The smallest penalty at which the ℓ1 trend is a straight line (its dual bound).
-        if penalty < np.abs(np.linalg.solve(second @ second.T, second @ levels)).max():
-            return _l1_trend(levels, penalty, second)
-    if n < 5:  # too short to tell a slope from flicker; only a steep clean fade is cut this short
-        return np.polyval(np.polyfit(np.arange(n), levels, 1), np.arange(n)) if n > 1 else levels.copy()
-    # The mean, or a line: either way straight, so its two ends give every frame.
-    first, last = (float(level_at(levels, np.arange(n), at)) for at in (0, n - 1))
-    return np.linspace(first, last, n)
-
-
-def _second_difference(n: int) -> np.ndarray:
-    rows = np.arange(n - 2)
-    out = np.zeros((n - 2, n))
-    out[rows, rows], out[rows, rows + 1], out[rows, rows + 2] = 1.0, -2.0, 1.0
-    return out
-
-
-def _l1_trend(levels: np.ndarray, penalty: float, second: np.ndarray, sweeps: int = 30) -> np.ndarray:
-    """argmin ½‖levels − x‖² + penalty·‖second·x‖₁ by iteratively reweighted least squares (a few
-    dozen frames: small dense solves)."""
-    x = levels.copy()
-    eye = np.eye(len(levels))
-    for _ in range(sweeps):
-        weight = 1.0 / (np.abs(second @ x) + 1e-4)
-        x = np.linalg.solve(eye + penalty * second.T @ (weight[:, None] * second), levels)
-    return x
-
-
 def correction(cells: list[Cells], levels: np.ndarray, center: int, target: float, local: bool = True,
                strength: float = 1.0) -> tuple[float, np.ndarray | None]:
     """Log gain for the whole frame and, with ``local``, a smooth log-gain grid (GRID cells) that bring
-    ``cells[center]`` to ``target`` (its lasting light, :func:`lasting_light`): ``cells`` and ``levels``
+    ``cells[center]`` to ``target`` (its lasting light, :func:`lasting_level`): ``cells`` and ``levels``
     (from :func:`relative_levels`) hold the frames of the same lasting light only."""
     gain = float(np.clip(strength * target, -np.log(MAX_GAIN), np.log(MAX_GAIN)))
     if not local or len(cells) < 3:
