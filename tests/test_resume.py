@@ -123,7 +123,7 @@ def test_windows_are_bounded_and_centred():
 
 def test_progress_counts_frames_out_of_the_chain(tmp_path, monkeypatch):
     """The progress line counts input frames whose output left the stages, not frames decoded: with
-    deflicker's ±24-frame context decoding runs far ahead, and the bar must not reach its end early."""
+    deflicker's ±30-frame context decoding runs far ahead, and the bar must not reach its end early."""
     import bian
     from bian.media import encode
 
