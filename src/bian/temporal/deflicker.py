@@ -170,7 +170,7 @@ def light_steps(levels, hold: int) -> list[int]:
         k = min(out_and_back, key=lambda k: runs[k][1] - runs[k][0])
         runs[k - 1:k + 2] = [(runs[k - 1][0], runs[k + 1][1])]
     lasting = [not short(run) for run in runs]
-    return [b for (a, b), first, second in zip(runs, lasting, lasting[1:])
+    return [b for (_, b), first, second in zip(runs, lasting, lasting[1:])
             if first and second and _jump_t(levels, b, hold) >= TREND_T]
 
 
