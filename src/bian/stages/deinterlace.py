@@ -188,8 +188,8 @@ def note(stages: list, info, opts: dict) -> str | None:
             "weave where still, interpolation where moving)")
     if stage.telecine:
         text += ("; its fields follow a 3:2 pull-down (film at 24 fps): each film frame's two fields are woven "
-                 "back together where neighbouring frames hold them, and the rate is kept (inverse telecine, "
-                 "which would also drop the repeated frames to give 24 fps, is not done)")
+                 "back together where neighbouring frames hold them, and the rate is kept (--pulldown remove "
+                 "also drops the repeated frames to give the film's own rate)")
     elif stage.match:
         text += ("; each film frame's two fields lie in neighbouring frames (2:2 shifted by a field): they are "
                  "woven back together")
