@@ -94,8 +94,8 @@ def test_a_contrast_drift_reads_the_same_whether_or_not_highlights_clip():
     yy, xx = np.mgrid[0:96, 0:128] / np.array([96, 128])[:, None, None]
     picture = (0.08 + 0.87 * (0.6 * xx + 0.4 * yy)).astype(np.float32)
     drifted = measure(picture ** 1.6)
-    plain = relative_levels([measure(picture), drifted], 0)[1]
-    clipped = relative_levels([measure(np.clip(picture * 1.15, 0, 1)), drifted], 0)[1]
+    plain = relative_levels([measure(picture), drifted], 0)[0][1]
+    clipped = relative_levels([measure(np.clip(picture * 1.15, 0, 1)), drifted], 0)[0][1]
     assert clipped == pytest.approx(plain - np.log(1.15), abs=0.003)
 
 
@@ -137,7 +137,8 @@ def test_a_shaking_camera_gets_no_uneven_light_correction():
         return np.sqrt(np.mean(np.log((out + 0.01) / (frames + 0.01)) ** 2))
     local = change(run(Deflicker(radius=15), frames))
     whole = change(run(Deflicker(radius=15, local=False), frames))
-    assert local < 1.5 * whole
+    assert whole < 0.01          # neighbours whose cells disagree (other picture) are trusted less
+    assert local - whole < 0.005  # and the light field adds little
 
 
 def test_still_image_passes_unchanged():

@@ -76,8 +76,8 @@ class Deflicker(Stage):
         start, stop = shot_span([s[0] for s in summaries], window.center, self._cut)
         cells = [s[1] for s in summaries[start:stop]]
         center = window.center - start
-        levels = flick.relative_levels(cells, center)
-        target, a, b = flick.lasting_level(levels, center, _frames_in(self.hold, window.current))
+        levels, spread = flick.relative_levels(cells, center)
+        target, a, b = flick.lasting_level(levels, center, _frames_in(self.hold, window.current), spread)
         gain, field = flick.correction(cells[a:b], levels[a:b], center - a, target, self.local, self.strength)
         return [window.current.replace(image=flick.apply_gain(window.current.rgb(), gain, field))]
 

@@ -46,10 +46,18 @@ STEP_T = 6.0
 """A brightness step is a candidate when it stands this many standard errors above the flicker."""
 FLICKER_FLOOR = 0.004
 """Smallest flicker (log units) assumed, so that steady footage does not see steps in its own noise."""
+STEP_FLOOR = 0.006
+"""Smallest spread assumed when telling a step from the local trends (a few frames each side): on clean
+footage a trend's bend (a fade starting) would otherwise count as a jump of a hundredth."""
 DARK = 0.03
 """Cells darker than this (mean luma) say nothing about a gain: black borders, night sky."""
 WHITE = 0.96
 """Pixels at least this bright may be clipped: a gain cannot be read from them."""
+AGREE = 0.06
+"""Spread (log) of a neighbour's cell ratios around its fitted level at which it counts half in the
+average. Flicker is one gain for every cell (spread near 0 on still content); where the camera pans or
+zooms the cells see other picture, their ratios scatter and the level read from them is a guess: such
+neighbours are trusted less, so a fast pan is not taken for a change of light and evened out."""
 TONE_SPAN = 0.2
 """Least range of cell log brightness over which a change of contrast is fitted beside the gain."""
 
@@ -70,8 +78,9 @@ def measure(y: np.ndarray) -> Cells:
     return Cells(np.log(mean + 1 / 255), (mean > DARK) & (white < 0.01))
 
 
-def relative_levels(cells: list[Cells], center: int) -> np.ndarray:
-    """Log brightness of every frame relative to ``cells[center]``, at the middle tone of that frame.
+def relative_levels(cells: list[Cells], center: int) -> tuple[np.ndarray, np.ndarray]:
+    """Log brightness of every frame relative to ``cells[center]``, at the middle tone of that frame, and
+    how far the cells disagree with it (robust spread of their log ratios around the fit).
 
     Over the cells usable in both frames, the cell-wise log ratio is fitted robustly as a line in the
     reference cell's log brightness (a gain and a change of contrast: flicker is a pure gain, but
@@ -84,22 +93,24 @@ def relative_levels(cells: list[Cells], center: int) -> np.ndarray:
     # Clipped cells count here: dropping them would move the middle tone with the frame's own flicker.
     lit = ref.log_mean > np.log(DARK + 1 / 255)
     middle = float(np.median(ref.log_mean[lit])) if lit.any() else 0.0
-    out = np.empty(len(cells))
+    out, spread = np.empty(len(cells)), np.zeros(len(cells))
     for j, c in enumerate(cells):
         use = ref.usable & c.usable
         x, ratio = ref.log_mean[use], (c.log_mean - ref.log_mean)[use]
         if use.sum() >= 8 and np.ptp(x) > TONE_SPAN:
-            out[j] = _robust_line(x - middle, ratio)
+            out[j], spread[j] = _robust_line(x - middle, ratio)
         elif use.sum() >= 4:
             out[j] = np.median(ratio)
+            spread[j] = np.median(np.abs(ratio - out[j])) / 0.6745
         else:
             out[j] = np.log(np.exp(c.log_mean).mean() / np.exp(ref.log_mean).mean())
-    return out
+    return out, spread
 
 
-def _robust_line(x: np.ndarray, y: np.ndarray) -> float:
+def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Intercept at ``x = 0`` of a line fitted to ``y`` by iteratively reweighted least squares
-    (Tukey weights): a cell where something moved is an outlier, not a change of tone."""
+    (Tukey weights): a cell where something moved is an outlier, not a change of tone. Also the robust
+    spread of ``y`` around the line."""
     design = np.stack([np.ones_like(x), x], axis=1)
     weights = np.ones_like(x)
     for _ in range(6):
@@ -108,7 +119,7 @@ def _robust_line(x: np.ndarray, y: np.ndarray) -> float:
         resid = y - design @ coef
         scale = 4.685 * max(np.median(np.abs(resid)) / 0.6745, 0.005)
         weights = np.clip(1 - (resid / scale) ** 2, 0, None) ** 2
-    return float(coef[0])
+    return float(coef[0]), float(np.median(np.abs(resid)) / 0.6745)
 
 
 def steps_of(levels) -> list[int]:
@@ -152,7 +163,9 @@ def light_steps(levels, hold: int) -> list[int]:
     a hold after breathing that began before the view is not seen to last yet."""
     levels = np.asarray(levels, np.float64)
     n = len(levels)
-    bounds = [0] + steps_of(levels) + [n]
+    # A split where the local trends meet (a drift while the camera moves, a ramp's stairs) is no step.
+    local = max(5, hold // 4)
+    bounds = [0] + [b for b in steps_of(levels) if _jump_t(levels, b, local, STEP_FLOOR) >= TREND_T] + [n]
     runs = list(zip(bounds[:-1], bounds[1:]))
 
     def short(run):
@@ -170,14 +183,13 @@ def light_steps(levels, hold: int) -> list[int]:
         k = min(out_and_back, key=lambda k: runs[k][1] - runs[k][0])
         runs[k - 1:k + 2] = [(runs[k - 1][0], runs[k + 1][1])]
     lasting = [not short(run) for run in runs]
-    return [b for (_, b), first, second in zip(runs, lasting, lasting[1:])
-            if first and second and _jump_t(levels, b, hold) >= TREND_T]
+    return [b for (_, b), first, second in zip(runs, lasting, lasting[1:]) if first and second]
 
 
-def _jump_t(levels: np.ndarray, at: int, hold: int) -> float:
+def _jump_t(levels: np.ndarray, at: int, hold: int, floor: float = FLICKER_FLOOR) -> float:
     """How many standard errors the levels jump at ``at``: the straight trends of the ``hold`` frames on
     each side (the mean where a side has fewer than 5), extrapolated to the boundary, against the spread
-    around them. A ramp's two trends meet; a lamp switched on leaves a gap."""
+    around them (at least ``floor``). A ramp's two trends meet; a lamp switched on leaves a gap."""
     ends, variances, squares, dof = [], [], 0.0, 0
     for side in (np.arange(max(0, at - hold), at), np.arange(at, min(len(levels), at + hold))):
         x, y = side - (at - 0.5), levels[side]
@@ -187,13 +199,15 @@ def _jump_t(levels: np.ndarray, at: int, hold: int) -> float:
         dof += len(x) - degree - 1
         ends.append(coef[-1])
         variances.append(1 / len(x) + (x.mean() ** 2 / ((x - x.mean()) ** 2).sum() if degree else 0.0))
-    spread = max(np.sqrt(squares / max(dof, 1)), FLICKER_FLOOR)
+    spread = max(np.sqrt(squares / max(dof, 1)), floor)
     return float(abs(ends[1] - ends[0]) / (spread * np.sqrt(sum(variances))))
 
 
-def lasting_level(levels, center: int, hold: int) -> tuple[float, int, int]:
+def lasting_level(levels, center: int, hold: int, spread=None) -> tuple[float, int, int]:
     """The lasting light at ``levels[center]`` (log brightness relative to that frame, one per frame of
     the view), and the span ``(start, stop)`` of the view that shares it (between :func:`light_steps`).
+    ``spread`` (from :func:`relative_levels`): how far each frame's cells disagree with its level; a
+    frame counts 1 / (1 + (spread / :data:`AGREE`)²), so frames the camera has moved far from say little.
 
     Over that span the relative brightness (exp of the levels: a fade and a gain flicker are linear in
     it) is averaged with weights that are flat in the middle of the view and fall off over its outer
@@ -211,6 +225,8 @@ def lasting_level(levels, center: int, hold: int) -> tuple[float, int, int]:
     y = np.exp(levels[start:stop])
     reach = max(center, n - 1 - center)
     w = np.clip((reach + 1 - np.abs(x)) / (hold / 2 + 1), 0.0, 1.0)
+    if spread is not None:
+        w = w / (1 + (np.asarray(spread[start:stop]) / AGREE) ** 2)
     mean = float((w * y).sum() / w.sum())
     if len(x) < 5:
         return float(np.log(mean)), start, stop
