@@ -92,6 +92,7 @@ def test_decompression_bomb(tmp_path):
     (["--crf", "99"], "between 0 and 51"),
     (["--scale", "-1"], "greater than 0"),
     (["--codec", "vp9"], "invalid choice"),
+    (["--deflicker", "--deflicker-radius", "40"], "--deflicker-radius must be between 2 and 30"),  # the flag as typed
 ])
 def test_unsupported_option_combinations(tmp_path, options, mention):
     src = pattern_video(tmp_path / "in.mp4", size="64x48", seconds=0.5, audio=None)

@@ -31,14 +31,19 @@ class Option:
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return flag_of(self.name)
+
+
+def flag_of(name: str) -> str:
+    """CLI flag of the option named ``name`` (``keep_grain`` → ``--keep-grain``)."""
+    return "--" + name.replace("_", "-")
 
 
 def positive_float(name: str):
     def parse(value):
         number = _number(name, value, float)
         if not number > 0:
-            raise OptionError(f"--{name} must be greater than 0, got {value}")
+            raise OptionError(f"{flag_of(name)} must be greater than 0, got {value}")
         return number
     return parse
 
@@ -48,7 +53,7 @@ def unit_float(name: str):
     def parse(value):
         number = _number(name, value, float)
         if not 0 <= number <= 1:
-            raise OptionError(f"--{name} must be between 0 and 1, got {value}")
+            raise OptionError(f"{flag_of(name)} must be between 0 and 1, got {value}")
         return number
     return parse
 
@@ -57,7 +62,7 @@ def int_range(name: str, low: int, high: int):
     def parse(value):
         number = _number(name, value, int)
         if not low <= number <= high:
-            raise OptionError(f"--{name} must be between {low} and {high}, got {value}")
+            raise OptionError(f"{flag_of(name)} must be between {low} and {high}, got {value}")
         return number
     return parse
 
@@ -73,9 +78,9 @@ def rational(name: str):
                 if ntsc.denominator == 1001 and round(ntsc, len(text.split(".")[1])) == number:
                     number = ntsc
         except (ValueError, ZeroDivisionError):
-            raise OptionError(f"--{name} must be a number or a ratio like 30000/1001, got {value!r}") from None
+            raise OptionError(f"{flag_of(name)} must be a number or a ratio like 30000/1001, got {value!r}") from None
         if number <= 0:
-            raise OptionError(f"--{name} must be greater than 0, got {value}")
+            raise OptionError(f"{flag_of(name)} must be greater than 0, got {value}")
         return number
     return parse
 
@@ -83,7 +88,7 @@ def rational(name: str):
 def choice(name: str, choices: tuple[str, ...]):
     def parse(value):
         if value not in choices:
-            raise OptionError(f"--{name} must be one of {', '.join(choices)}, got {value!r}")
+            raise OptionError(f"{flag_of(name)} must be one of {', '.join(choices)}, got {value!r}")
         return value
     return parse
 
@@ -100,8 +105,8 @@ def text(value) -> str:
 
 def _number(name, value, kind):
     if isinstance(value, bool):
-        raise OptionError(f"--{name} needs a number, got {value!r}")
+        raise OptionError(f"{flag_of(name)} needs a number, got {value!r}")
     try:
         return kind(value)
     except (TypeError, ValueError):
-        raise OptionError(f"--{name} needs a number, got {value!r}") from None
+        raise OptionError(f"{flag_of(name)} needs a number, got {value!r}") from None
