@@ -12,7 +12,8 @@ whose ratio says nothing about the gain, are left out.
 What counts as real light is decided by how long it lasts and how sharply it starts. The levels in
 view are split at a brightness step only where two levels that each last :data:`HOLD` seconds meet
 with a clear jump (:func:`light_steps`): a lamp switched on, a door opened. Everything else is averaged
-over the view (:func:`lasting_level`), following a fade or exposure settling as a straight trend:
+over the view (:func:`lasting_level`), each neighbour counting by how well its cells agree on one gain
+(:data:`AGREE`: a pan shows other picture), following a fade or exposure settling as a straight trend:
 the film's own breathing (a brightness change for a few frames that then returns) and flicker are
 evened out alike, so the result does not depend on how much other flicker there is.
 The target is that lasting light at the current frame. For the tone across the frame, each cell's
