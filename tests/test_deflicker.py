@@ -252,3 +252,18 @@ def test_light_steps_are_where_lasting_levels_meet():
     levels[10:19] = 0.2
     levels[25:31] = -0.2  # out and back, 6 frames: the light from 19 to 40 is not broken by it
     assert light_steps(levels, 20) == [40]
+
+
+def test_a_lamp_during_a_pan_is_kept():
+    # The camera pans 3 px a frame over a textured scene (cells see other picture as it goes, so the
+    # levels drift) and a lamp ×1.3 comes on at frame 24 and stays: the step is kept, not averaged away.
+    big = scene(64, 80 + 3 * 60, seed=14) * 0.6
+    frames = np.stack([big[:, 3 * i:3 * i + 80] for i in range(60)])
+    lit = frames.copy()
+    lit[24:] = np.clip(lit[24:] * 1.3, 0, 1)
+    out = run(Deflicker(), lit)
+
+    def step(x):
+        means = _means(x)
+        return np.log(means[24:].mean() / means[:24].mean())
+    assert step(out) / step(lit) == pytest.approx(1, abs=0.1)
